@@ -1,0 +1,204 @@
+"""The typed settings tree that ``etc/mailsuite.toml`` is loaded into.
+
+Every section is a frozen dataclass; field defaults are the embedded defaults
+that let the example config run as is. ``config.load`` checks every key and
+type against these classes, so adding a key here is all it takes to accept it.
+Relative paths are resolved against the directory the server runs in (the
+directory holding ``etc/`` for the example config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AuthSettings",
+    "ImapSettings",
+    "LmtpSettings",
+    "LogSettings",
+    "MailSettings",
+    "PassdbSettings",
+    "Pop3Settings",
+    "ProxySettings",
+    "QuotaSettings",
+    "ServerSettings",
+    "Settings",
+    "SieveSettings",
+    "TlsSettings",
+    "UserdbSettings",
+]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    hostname: str = "localhost"
+    state_dir: str = "var/state"  # locks, pid, penalty and vacation state
+    # Sessions from these networks may use plaintext auth without TLS.
+    # Loopback is always trusted for this; add e.g. "10.0.0.0/8" to allow more.
+    plaintext_auth_networks: list[str] = field(default_factory=list)
+    disable_plaintext_auth: bool = True
+    # Threads for blocking disk and database work (the reactor never waits on them).
+    thread_pool_size: int = 16
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    cert: str = "var/tls/cert.pem"  # made self-signed on first start when missing
+    key: str = "var/tls/key.pem"
+    ca: str = ""  # CA bundle for client certificates (SASL EXTERNAL); empty: none
+    min_version: str = "TLSv1.2"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    # %u user, %n local part, %d domain, %h home
+    location: str = "var/mail/%u"
+    # Folders made on first access, with their SPECIAL-USE attribute (RFC 6154).
+    special_use: dict[str, str] = field(
+        default_factory=lambda: {
+            "Drafts": "\\Drafts",
+            "Sent": "\\Sent",
+            "Trash": "\\Trash",
+            "Junk": "\\Junk",
+            "Archive": "\\Archive",
+        }
+    )
+    fsync: bool = True  # never turn off in production: an OK must mean "on disk"
+    # Dovecot-compatible POP3 UIDL format (%u UID, %v UIDVALIDITY, %08X hex padding).
+    pop3_uidl_format: str = "%08Xu%08Xv"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    listen: list[str] = field(default_factory=lambda: ["127.0.0.1:1143"])
+    tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:1993"])
+    max_line_bytes: int = 64 * 1024
+    max_literal_bytes: int = 50 * 1024 * 1024
+    idle_timeout_s: float = 30 * 60.0
+    preauth_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Pop3Settings:
+    listen: list[str] = field(default_factory=lambda: ["127.0.0.1:1110"])
+    tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:1995"])
+    retr_marks_seen: bool = True
+    timeout_s: float = 10 * 60.0
+
+
+@dataclass(frozen=True)
+class LmtpSettings:
+    listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2424"])
+    socket: str = "var/lmtp.sock"
+    max_message_bytes: int = 100 * 1024 * 1024
+    max_recipients: int = 1000
+    recipient_delimiter: str = "+"
+    # Deliver user+detail into the folder "detail" when it exists.
+    detail_as_folder: bool = False
+    # How an over-quota recipient is answered: temporary 452 4.2.2 or permanent 552 5.2.2.
+    quota_full_tempfail: bool = False
+    vrfy: bool = False  # VRFY answered 252 when true; disabled (502) otherwise
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    enabled: bool = False
+    imap_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2143"])
+    imap_tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2993"])
+    pop3_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2110"])
+    pop3_tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2995"])
+    backends: list[str] = field(default_factory=list)  # "host:port" for hashing
+    trusted_networks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PassdbSettings:
+    driver: str = "passwd-file"  # passwd-file | sqlite | pgsql | static
+    path: str = ""  # passwd-file, sqlite
+    dsn: str = ""  # pgsql: libpq connection string
+    password_query: str = ""  # sqlite, pgsql; %u user, %n local part, %d domain
+    default_password_scheme: str = "CRYPT"
+    password: str = ""  # static
+    master: bool = False  # a master-user passdb: "user*master" logs in as user
+    default_fields: dict[str, str] = field(default_factory=dict)
+    override_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserdbSettings:
+    driver: str = "passwd-file"  # passwd-file | sqlite | pgsql | static
+    path: str = ""
+    dsn: str = ""
+    user_query: str = ""
+    iterate_query: str = ""
+    default_fields: dict[str, str] = field(default_factory=dict)
+    override_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    mechanisms: list[str] = field(
+        default_factory=lambda: [
+            "PLAIN",
+            "LOGIN",
+            "CRAM-MD5",
+            "SCRAM-SHA-1",
+            "SCRAM-SHA-256",
+        ]
+    )
+    cache_size: int = 10_000
+    cache_ttl_s: float = 300.0
+    cache_negative_ttl_s: float = 30.0
+    failure_delay_s: float = 2.0
+    failure_delay_max_s: float = 15.0
+    max_connections_per_user_ip: int = 10
+    master_user_separator: str = "*"
+    username_format: str = "%u"  # %Lu lowercases
+
+
+@dataclass(frozen=True)
+class SieveSettings:
+    enabled: bool = True
+    script: str = "%h/.dovecot.sieve"  # per-user script; %h home, %u user
+    before: str = ""  # global script run before the user's
+    after: str = ""  # global script run after the user's
+    relay: str = "127.0.0.1:25"  # SMTP relay for redirect and vacation
+    max_redirects: int = 4
+    vacation_min_days: int = 1
+    vacation_max_days: int = 90
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    storage_bytes: int = 0  # 0: no limit; a userdb "quota_rule" overrides
+    messages: int = 0
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    path: str = "-"  # "-" logs to stderr (twistd's log), else a file
+    level: str = "info"
+    debug_protocol: bool = False  # log protocol lines (never passwords)
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+    pop3: Pop3Settings = field(default_factory=Pop3Settings)
+    lmtp: LmtpSettings = field(default_factory=LmtpSettings)
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    passdb: list[PassdbSettings] = field(
+        default_factory=lambda: [PassdbSettings(driver="passwd-file", path="etc/users")]
+    )
+    userdb: list[UserdbSettings] = field(
+        default_factory=lambda: [UserdbSettings(driver="passwd-file", path="etc/users")]
+    )
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    sieve: SieveSettings = field(default_factory=SieveSettings)
+    quota: QuotaSettings = field(default_factory=QuotaSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    # Directory that relative paths in this config are resolved against.
+    base_dir: str = "."
