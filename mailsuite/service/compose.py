@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from mailsuite.config import Settings, resolve_path
+from mailsuite.service.changes import ChangeHub
 from mailsuite.service.context import ServiceContext
 from mailsuite.service.tls import server_tls_options
 
@@ -43,6 +44,17 @@ class ThreadPoolService(service.Service):
         self.pool.stop()
 
 
+class ReadyService(service.Service):
+    """Added last: logs once every listener is up, so admins and tests know it is serving."""
+
+    def __init__(self, reactor: Any) -> None:
+        self._reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        self._reactor.callWhenRunning(log.info, "mailsuite: ready")
+
+
 def build_root_service(settings: Settings, reactor: Any = None) -> service.MultiService:
     reactor = reactor or global_reactor
     root = service.MultiService()
@@ -55,14 +67,17 @@ def build_root_service(settings: Settings, reactor: Any = None) -> service.Multi
     def run_blocking(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
+    changes = ChangeHub(reactor)
     ctx = ServiceContext(
         settings=settings,
         reactor=reactor,
         run_blocking=run_blocking,
         tls_options=server_tls_options(settings),
+        changes=changes,
     )
     for build in PROTOCOL_BUILDERS:
         for child in build(ctx):
             child.setServiceParent(root)
+    ReadyService(reactor).setServiceParent(root)
     log.info("mailsuite: configured from {base}", base=settings.base_dir)
     return root

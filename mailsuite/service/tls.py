@@ -96,4 +96,8 @@ def server_tls_options(settings: Settings) -> ssl.CertificateOptions:
             f"[tls] min_version: expected one of {', '.join(versions)}, "
             f"got {settings.tls.min_version!r}"
         )
-    return private.options(raiseMinimumTo=versions[settings.tls.min_version])
+    return ssl.CertificateOptions(
+        privateKey=private.privateKey.original,
+        certificate=private.original,
+        raiseMinimumTo=versions[settings.tls.min_version],
+    )
