@@ -20,6 +20,11 @@ IMAP_IDLE_TIMEOUT_S: Final = 30 * 60.0  # RFC 3501 5.4: at least 30 minutes
 # POP3 wire
 POP3_MAX_LINE_BYTES: Final = 512  # RFC 2449: 255 octets of arguments; be lenient
 POP3_TIMEOUT_S: Final = 10 * 60.0  # RFC 1939: at least 10 minutes
+# RFC 5034 section 4: SASL responses are not bound by the 255-octet command limit.
+POP3_MAX_SASL_LINE_BYTES: Final = 16 * 1024
+POP3_MAX_BAD_COMMANDS: Final = 10  # then the connection is closed
+POP3_RETR_CHUNK_BYTES: Final = 64 * 1024  # read size when streaming RETR/TOP
+POP3_MAX_PIPELINED_LINES: Final = 100  # queued commands before reading is paused
 
 # LMTP
 LMTP_MAX_LINE_BYTES: Final = 4096

@@ -99,8 +99,9 @@ class SaslExchange(Protocol):
     client's "*" cancel is reported with ``cancel()``.
     """
 
-    def step(self, response: bytes | None) -> Deferred[SaslChallenge | AuthSuccess | AuthFailure]:
-        ...
+    def step(
+        self, response: bytes | None
+    ) -> Deferred[SaslChallenge | AuthSuccess | AuthFailure]: ...
 
     def cancel(self) -> None: ...
 

@@ -17,7 +17,12 @@ from mailsuite.errors import ConfigError, MailError
 __all__ = ["main", "COMMAND_MODULES"]
 
 # Modules that register subcommands, in the order --help lists them.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "mailsuite.cli.pw",
+    "mailsuite.cli.auth",
+    "mailsuite.cli.sieve",
+    "mailsuite.cli.deliver",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,6 +98,12 @@ class LmtpSettings:
     # How an over-quota recipient is answered: temporary 452 4.2.2 or permanent 552 5.2.2.
     quota_full_tempfail: bool = False
     vrfy: bool = False  # VRFY answered 252 when true; disabled (502) otherwise
+    # When user@domain is not in the userdb, look up the bare local part "user"
+    # (single-domain sites whose userdb holds bare names).
+    domain_fallback: bool = True
+    max_line_bytes: int = 4096  # longer command lines get 500 5.5.2
+    timeout_s: float = 5 * 60.0  # RFC 5321 4.5.3.2.7: at least 5 minutes idle
+    socket_mode: int = 0o660  # permissions of the Unix socket (the MTA's group needs rw)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,8 @@ class UserdbSettings:
     iterate_query: str = ""
     default_fields: dict[str, str] = field(default_factory=dict)
     override_fields: dict[str, str] = field(default_factory=dict)
+    # static: accept every user name (else a user exists only if a passdb knows it).
+    allow_all_users: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,8 @@ class SieveSettings:
     before: str = ""  # global script run before the user's
     after: str = ""  # global script run after the user's
     relay: str = "127.0.0.1:25"  # SMTP relay for redirect and vacation
-    max_redirects: int = 4
+    max_redirects: int = 4  # distinct redirect targets per message; more is a runtime error
+    max_actions: int = 32  # actions one run may collect (Dovecot's sieve_max_actions)
     vacation_min_days: int = 1
     vacation_max_days: int = 90
 

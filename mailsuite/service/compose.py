@@ -16,17 +16,26 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from mailsuite.auth.factory import build_auth_service
+from mailsuite.auth.interfaces import UserRecord
 from mailsuite.config import Settings, resolve_path
+from mailsuite.service import lmtp as lmtp_service
+from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.changes import ChangeHub
 from mailsuite.service.context import ServiceContext
 from mailsuite.service.tls import server_tls_options
+from mailsuite.store.api import ChangeNotifier, MailStore
+from mailsuite.store.maildir import open_user_store
 
 __all__ = ["build_root_service", "PROTOCOL_BUILDERS"]
 
 log = Logger()
 
 # Each protocol contributes a builder: ServiceContext -> list of services.
-PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = []
+PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = [
+    pop3_service.build,
+    lmtp_service.build,
+]
 
 
 class ThreadPoolService(service.Service):
@@ -55,6 +64,30 @@ class ReadyService(service.Service):
         self._reactor.callWhenRunning(log.info, "mailsuite: ready")
 
 
+def make_store_factory(
+    settings: Settings, notifier: ChangeNotifier | None
+) -> Callable[[UserRecord], MailStore]:
+    """userdb record -> the user's Maildir store, with limits from userdb or [quota]."""
+    store_log = Logger(namespace="mailsuite.store")
+
+    def log_store_event(message: str) -> None:
+        store_log.warn("{message}", message=message)
+
+    def open_store(record: UserRecord) -> MailStore:
+        return open_user_store(
+            resolve_path(settings, record.mail),
+            user=record.username,
+            quota_storage_bytes=record.quota_storage_bytes or settings.quota.storage_bytes,
+            quota_messages=record.quota_messages or settings.quota.messages,
+            special_use=settings.mail.special_use,
+            notifier=notifier,
+            fsync=settings.mail.fsync,
+            log=log_store_event,
+        )
+
+    return open_store
+
+
 def build_root_service(settings: Settings, reactor: Any = None) -> service.MultiService:
     reactor = reactor or global_reactor
     root = service.MultiService()
@@ -74,6 +107,12 @@ def build_root_service(settings: Settings, reactor: Any = None) -> service.Multi
         run_blocking=run_blocking,
         tls_options=server_tls_options(settings),
         changes=changes,
+    )
+    ctx.auth = build_auth_service(
+        settings,
+        reactor=reactor,
+        run_blocking=run_blocking,
+        store_factory=make_store_factory(settings, changes),
     )
     for build in PROTOCOL_BUILDERS:
         for child in build(ctx):

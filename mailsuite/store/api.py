@@ -239,6 +239,16 @@ class Mailbox(Protocol):
         """The BODYSTRUCTURE data, from the cache when present."""
         ...
 
+    def acquire_exclusive(self, purpose: str) -> Callable[[], None] | None:
+        """Take a cross-process lock for a session that needs the mailbox to itself.
+
+        POP3 uses it (RFC 1939 section 8: one maildrop session at a time).
+
+        Returns:
+            A function that releases the lock, or None when another session holds it.
+        """
+        ...
+
     def watch_paths(self) -> Sequence[str]:
         """Directories and files whose changes mean this mailbox changed."""
         ...

@@ -1,0 +1,102 @@
+"""IDLE: many idle connections, one delivery, time until every one saw EXISTS.
+
+Connections are spread over the sink users' INBOXes. Memory per idle
+connection is the server's RSS (whole process tree) with all connections
+idling minus before any was opened, divided by their number. The delivery is
+one LMTP transaction to every sink user; a server without LMTP (pymap) gets
+the message by IMAP APPEND from one more connection per user instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench.client.imap import ImapClient
+from bench.client.lmtp import LmtpClient
+from bench.seed import sink_users
+from bench.workloads.common import Context, Errors, Metric, WorkloadResult
+from bench.workloads.lmtp import delivery_message
+
+__all__ = ["run"]
+
+CONNECT_CONCURRENCY = 50  # connections being set up at once
+NOTIFY_TIMEOUT_S = 120.0
+
+
+async def run(ctx: Context) -> WorkloadResult:
+    ctx.require("imap")
+    sinks = sink_users(ctx.profile)
+    errors = Errors()
+    notes: list[str] = []
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    await asyncio.sleep(0.5)
+    rss_before = ctx.server.rss_bytes()
+
+    async def open_idle(i: int) -> tuple[ImapClient, bytes, int] | None:
+        user = sinks[i % len(sinks)]
+        async with gate:
+            try:
+                c = await ImapClient.connect(ctx.port("imap"))
+                await c.login(user, ctx.manifest.passwords[user])
+                await c.select("INBOX")
+                before = c.exists
+                return c, await c.idle_start(), before
+            except Exception as e:  # noqa: BLE001 - counted
+                errors.add(f"idle connection {i} ({user}): {type(e).__name__}: {e}")
+                return None
+
+    opened = await asyncio.gather(*(open_idle(i) for i in range(ctx.idle_connections)))
+    idling = [o for o in opened if o is not None]
+    metrics: list[Metric] = []
+    try:
+        await asyncio.sleep(1.0)
+        rss_after = ctx.server.rss_bytes()
+        if idling:
+            per = (rss_after - rss_before) / len(idling) / 1024
+            metrics.append(Metric(f"memory per idle connection ({len(idling)})", per, "KiB", False))
+        seen_at: list[float] = []
+
+        async def wait(c: ImapClient, before: int) -> None:
+            await c.idle_wait_exists(before)
+            seen_at.append(time.perf_counter())
+
+        waits = [asyncio.ensure_future(wait(c, before)) for c, _tag, before in idling]
+        started = time.perf_counter()
+        if "lmtp" in ctx.server.listening:
+            lmtp = await LmtpClient.connect(ctx.port("lmtp"))
+            codes = await lmtp.deliver(
+                "sender@bench.test", [f"{u}@localhost" for u in sinks], delivery_message(0)
+            )
+            await lmtp.quit()
+            if any(code // 100 != 2 for code in codes):
+                errors.add(f"LMTP delivery to the idle users answered {codes}")
+        else:
+            notes.append("delivered by IMAP APPEND (no LMTP on this server)")
+            for user in sinks:
+                c = await ImapClient.connect(ctx.port("imap"))
+                await c.login(user, ctx.manifest.passwords[user])
+                await c.append("INBOX", delivery_message(0))
+                await c.logout()
+        done, pending = await asyncio.wait(waits, timeout=NOTIFY_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if task.exception() is not None:
+                errors.add(f"idle connection: {task.exception()!r}")
+        if pending:
+            errors.add(f"{len(pending)} of {len(idling)} idle connections saw no EXISTS "
+                       f"within {NOTIFY_TIMEOUT_S:.0f}s")
+        elif seen_at:
+            metrics.append(Metric("time until all saw EXISTS", max(seen_at) - started, "s", False))
+    finally:
+        async def finish(c: ImapClient, tag: bytes) -> None:
+            async with gate:
+                try:
+                    await asyncio.wait_for(c.idle_done(tag), 30)
+                    await asyncio.wait_for(c.logout(), 30)
+                except Exception:  # noqa: BLE001 - teardown; the measurement is done
+                    await c.close()
+
+        await asyncio.gather(*(finish(c, tag) for c, tag, _ in idling))
+    return WorkloadResult(metrics, errors, notes)

@@ -1,0 +1,64 @@
+"""LMTP: deliveries per second of 4 KB messages over 4 connections.
+
+Measured with 1 recipient and with 10 recipients per message (the sink
+users). A delivery counts only when its recipient's own reply after the data
+is 2xx (RFC 2033 4.2); anything else is an error.
+"""
+
+from __future__ import annotations
+
+from bench.client.lmtp import LmtpClient
+from bench.seed import sink_users
+from bench.workloads.common import Context, Errors, Metric, WorkloadResult, run_for
+
+__all__ = ["CONNECTIONS", "delivery_message", "run"]
+
+CONNECTIONS = 4
+MESSAGE_BYTES = 4096
+
+
+def delivery_message(n: int) -> bytes:
+    """A 4 KB message as an MTA would hand it over."""
+    head = (
+        "From: Sender <sender@bench.test>\r\nTo: <sink@bench.test>\r\n"
+        f"Subject: delivery {n}\r\nMessage-ID: <lmtp.{n}@bench.test>\r\n"
+        "Date: Mon, 23 Nov 2026 12:00:00 +0000\r\n\r\n"
+    ).encode()
+    line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n"
+    return head + line * ((MESSAGE_BYTES - len(head)) // len(line))
+
+
+async def run(ctx: Context) -> WorkloadResult:
+    ctx.require("lmtp")
+    sinks = [f"{u}@localhost" for u in sink_users(ctx.profile)]
+    errors = Errors()
+    metrics: list[Metric] = []
+    for fanout in (1, len(sinks)):
+        clients: dict[int, LmtpClient] = {}
+        sent = [0]
+
+        async def cycle(w: int, fanout: int = fanout) -> None:
+            if w not in clients:
+                clients[w] = await LmtpClient.connect(ctx.port("lmtp"))
+            sent[0] += 1
+            rcpts = [sinks[(sent[0] + i) % len(sinks)] for i in range(fanout)]
+            try:
+                codes = await clients[w].deliver("sender@bench.test", rcpts, delivery_message(sent[0]))
+            except Exception:
+                clients.pop(w, None)  # a broken connection is replaced next cycle
+                raise
+            bad = [c for c in codes if c // 100 != 2]
+            if bad:
+                raise RuntimeError(f"per-recipient replies {codes}")
+
+        done, elapsed = await run_for(ctx.duration_s, CONNECTIONS, cycle, errors, ctx.op_timeout_s)
+        for c in clients.values():
+            try:
+                await c.quit()
+            except Exception:  # noqa: BLE001 - teardown
+                pass
+        label = "1 rcpt" if fanout == 1 else f"{fanout} rcpts"
+        metrics.append(Metric(f"messages/s ({label})", done / elapsed, "msg/s"))
+        if fanout > 1:
+            metrics.append(Metric(f"deliveries/s ({label})", done * fanout / elapsed, "rcpt/s"))
+    return WorkloadResult(metrics, errors, [f"{CONNECTIONS} connections, {MESSAGE_BYTES} B messages"])

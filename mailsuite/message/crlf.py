@@ -1,0 +1,87 @@
+"""Line-end normalisation: every byte a client sees uses CRLF.
+
+Maildir files may be stored with bare LF (the Maildir convention) or with
+CRLF (what Dovecot and IMAP APPEND produce). IMAP (RFC 3501 section 2.3.4:
+RFC822.SIZE is "the number of octets in the message ... expressed in RFC 2822
+format") and POP3 count and send CRLF lines, so every size and byte returned
+by :mod:`mailsuite.message` is in CRLF form.
+
+Choice for odd input (the same as Dovecot's ``i_stream_create_crlf``): a bare
+LF becomes CRLF; a lone CR (not followed by LF) is left as it is, so a
+message that is already CRLF is never changed and sizes stay stable whatever
+the storage form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+__all__ = ["crlf_chunks", "crlf_size", "to_crlf", "bare_lf_count"]
+
+DEFAULT_CHUNK_BYTES = 65536
+
+
+def to_crlf(data: bytes) -> bytes:
+    """Return ``data`` with every bare LF turned into CRLF (lone CRs kept).
+
+    Args:
+        data: message bytes with LF or CRLF (or mixed) line ends.
+
+    Returns:
+        The same bytes with CRLF line ends; ``data`` itself when already CRLF.
+    """
+    if b"\r" not in data:
+        # The Maildir case: LF only, one C-level pass.
+        return data.replace(b"\n", b"\r\n") if b"\n" in data else data
+    lf = data.count(b"\n")
+    if lf == 0:
+        return data
+    crlf = data.count(b"\r\n")
+    if crlf == lf:
+        return data
+    if crlf == 0:
+        return data.replace(b"\n", b"\r\n")
+    # Mixed: collapse CRLF to LF first so every LF gets exactly one CR.
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def bare_lf_count(data: bytes) -> int:
+    """Number of LFs in ``data`` not preceded by CR (what CRLF form adds)."""
+    return data.count(b"\n") - data.count(b"\r\n")
+
+
+def crlf_size(data: bytes) -> int:
+    """Length ``data`` has in CRLF form, without building that form."""
+    return len(data) + bare_lf_count(data)
+
+
+def crlf_chunks(fileobj: BinaryIO, chunk_size: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
+    """Stream a file with its line ends normalised to CRLF.
+
+    A CR at the end of one read is held back until the next read shows
+    whether an LF follows, so a CRLF split across two reads stays one CRLF.
+
+    Args:
+        fileobj: a binary file positioned where streaming should start.
+        chunk_size: bytes per read (each yielded chunk may be slightly longer).
+
+    Yields:
+        Non-empty chunks whose concatenation is the CRLF form of the rest of the file.
+    """
+    pending = b""
+    while True:
+        chunk = fileobj.read(chunk_size)
+        if not chunk:
+            break
+        if pending:
+            chunk = pending + chunk
+            pending = b""
+        if chunk.endswith(b"\r"):
+            pending = b"\r"
+            chunk = chunk[:-1]
+            if not chunk:
+                continue
+        yield to_crlf(chunk)
+    if pending:
+        yield pending

@@ -1,0 +1,136 @@
+"""LMTP listeners: TCP from ``[lmtp] listen`` and the Unix socket ``[lmtp] socket``.
+
+Wires the LMTP session to the real backend: userdb lookups through
+``ctx.auth``, delivery in the thread pool, Sieve scripts from the shared
+cache, vacation memory under ``[server] state_dir`` and the SMTP relay for
+redirect and vacation.
+"""
+
+from __future__ import annotations
+
+import os
+
+from twisted.application import service
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.endpoints import (
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+    UNIXServerEndpoint,
+)
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import Logger
+
+from mailsuite.config import Settings, resolve_path
+from mailsuite.delivery.deliver import DeliveryOptions
+from mailsuite.delivery.scripts import ScriptSource
+from mailsuite.delivery.vacation import VacationMemory
+from mailsuite.errors import ConfigError
+from mailsuite.protocols.lmtp.backend import DeliveryBackend
+from mailsuite.protocols.lmtp.relay import RelaySender, parse_relay
+from mailsuite.protocols.lmtp.server import LmtpFactory
+from mailsuite.protocols.lmtp.session import LmtpSession
+from mailsuite.service.context import ServiceContext
+
+__all__ = ["build", "delivery_options"]
+
+log = Logger()
+
+
+def _parse_listen(value: str, key: str) -> tuple[str, int]:
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f'{key}: expected "host:port", got {value!r}')
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif host == "*":
+        host = "0.0.0.0"
+    return host, int(port_text)
+
+
+def delivery_options(settings: Settings) -> DeliveryOptions:
+    """The delivery policy from ``[lmtp]``, ``[sieve]`` and ``[server]`` (shared with the CLI)."""
+    from mailsuite.sieve import EvalOptions
+
+    lmtp = settings.lmtp
+    if not lmtp.recipient_delimiter.strip():
+        raise ConfigError("[lmtp] recipient_delimiter: must not be empty or blank")
+    state_dir = resolve_path(settings, settings.server.state_dir)
+    return DeliveryOptions(
+        hostname=settings.server.hostname,
+        recipient_delimiter=lmtp.recipient_delimiter,
+        detail_as_folder=lmtp.detail_as_folder,
+        quota_full_tempfail=lmtp.quota_full_tempfail,
+        sieve_options=EvalOptions.from_settings(settings.sieve),
+        vacation=VacationMemory(state_dir),
+    )
+
+
+def build(ctx: ServiceContext) -> list[service.IService]:
+    """One listening service per ``[lmtp] listen`` address, plus the Unix socket."""
+    settings = ctx.settings
+    lmtp = settings.lmtp
+    if lmtp.max_message_bytes <= 0:
+        raise ConfigError(
+            f"[lmtp] max_message_bytes: must be positive, got {lmtp.max_message_bytes}"
+        )
+    if lmtp.max_recipients <= 0:
+        raise ConfigError(f"[lmtp] max_recipients: must be positive, got {lmtp.max_recipients}")
+    if not lmtp.listen and not lmtp.socket:
+        return []
+    if ctx.auth is None:
+        log.error("lmtp: no auth service configured; LMTP listeners not started")
+        return []
+    options = delivery_options(settings)
+    host, port = parse_relay(settings.sieve.relay)
+    spool_dir = resolve_path(settings, os.path.join(settings.server.state_dir, "lmtp-spool"))
+    os.makedirs(spool_dir, exist_ok=True)
+    backend = DeliveryBackend(
+        auth=ctx.auth,
+        run_blocking=ctx.run_blocking,
+        options=options,
+        domain_fallback=lmtp.domain_fallback,
+        scripts=ScriptSource(settings.sieve, lambda p: resolve_path(settings, p)),
+        send=RelaySender(ctx.reactor, host, port, settings.server.hostname),
+        spool_dir=spool_dir,
+    )
+
+    def make_session(sid: str, remote_ip: str) -> LmtpSession:
+        return LmtpSession(
+            backend,
+            hostname=settings.server.hostname,
+            max_message_bytes=lmtp.max_message_bytes,
+            max_recipients=lmtp.max_recipients,
+            vrfy=lmtp.vrfy,
+            session_id=sid,
+            remote_ip=remote_ip,
+        )
+
+    factory = LmtpFactory(
+        make_session,
+        max_line_bytes=lmtp.max_line_bytes,
+        timeout_s=lmtp.timeout_s,
+        debug_protocol=settings.log.debug_protocol,
+    )
+    services: list[service.IService] = []
+    for i, value in enumerate(lmtp.listen):
+        host_, port_ = _parse_listen(value, f"[lmtp] listen[{i}]")
+        endpoint: IStreamServerEndpoint
+        if ":" in host_:
+            endpoint = TCP6ServerEndpoint(ctx.reactor, port_, interface=host_)
+        else:
+            endpoint = TCP4ServerEndpoint(ctx.reactor, port_, interface=host_)
+        svc = StreamServerEndpointService(endpoint, factory)
+        svc.setName(f"lmtp:{value}")
+        services.append(svc)
+    if lmtp.socket:
+        path = resolve_path(settings, lmtp.socket)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        # wantPID: a lock file next to the socket lets a restart remove a stale socket.
+        endpoint = UNIXServerEndpoint(ctx.reactor, path, mode=lmtp.socket_mode, wantPID=True)
+        svc = StreamServerEndpointService(endpoint, factory)
+        svc.setName(f"lmtp:unix:{path}")
+        services.append(svc)
+    for svc in services:
+        # A port already in use must stop start-up, not be logged and ignored.
+        svc._raiseSynchronously = True  # type: ignore[attr-defined]
+    return services

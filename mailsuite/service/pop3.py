@@ -1,0 +1,92 @@
+"""POP3 listeners: plain (STLS offered) from ``[pop3] listen``, POP3S from ``[pop3] tls_listen``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+
+from mailsuite.errors import ConfigError
+from mailsuite.protocols.pop3.server import Pop3Factory, ServerConfig
+from mailsuite.protocols.pop3.session import SessionConfig
+from mailsuite.protocols.pop3.uidl import compile_uidl_format
+from mailsuite.service.context import ServiceContext
+
+__all__ = ["build", "parse_listen"]
+
+log = Logger()
+
+
+def parse_listen(value: str, key: str) -> tuple[str, int]:
+    """Split ``"host:port"`` or ``"[v6]:port"`` into host and port.
+
+    Raises:
+        ConfigError: naming ``key`` and what is wrong with ``value``.
+    """
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not port_text.isdigit() or not host:
+        raise ConfigError(f'{key}: expected "host:port", got {value!r}')
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{key}: port out of range in {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif host == "*":
+        host = "0.0.0.0"
+    return host, port
+
+
+def _endpoint(ctx: ServiceContext, host: str, port: int) -> Any:
+    if ":" in host:
+        return TCP6ServerEndpoint(ctx.reactor, port, interface=host)
+    return TCP4ServerEndpoint(ctx.reactor, port, interface=host)
+
+
+def build(ctx: ServiceContext) -> list[service.IService]:
+    """One listening service per ``[pop3] listen`` and ``tls_listen`` address."""
+    settings = ctx.settings
+    pop3 = settings.pop3
+    try:
+        uidl_format = compile_uidl_format(settings.mail.pop3_uidl_format)
+    except ValueError as e:
+        raise ConfigError(f"[mail] pop3_uidl_format: {e}") from None
+    if pop3.timeout_s <= 0:
+        raise ConfigError(f"[pop3] timeout_s: must be positive, got {pop3.timeout_s}")
+    if not pop3.listen and not pop3.tls_listen:
+        return []
+    if ctx.auth is None:
+        log.error("pop3: no auth service configured; POP3 listeners not started")
+        return []
+    session = SessionConfig(
+        uidl_format=uidl_format,
+        retr_marks_seen=pop3.retr_marks_seen,
+    )
+    common = {
+        "auth": ctx.auth,
+        "run_blocking": ctx.run_blocking,
+        "session": session,
+        "tls_options": ctx.tls_options,
+        "timeout_s": pop3.timeout_s,
+    }
+    plain = Pop3Factory(ServerConfig(implicit_tls=False, **common))
+    tls = Pop3Factory(ServerConfig(implicit_tls=True, **common))
+    services: list[Any] = []
+    for i, value in enumerate(pop3.listen):
+        host, port = parse_listen(value, f"[pop3] listen[{i}]")
+        svc = StreamServerEndpointService(_endpoint(ctx, host, port), plain)
+        svc.setName(f"pop3:{value}")
+        services.append(svc)
+    for i, value in enumerate(pop3.tls_listen):
+        host, port = parse_listen(value, f"[pop3] tls_listen[{i}]")
+        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
+        svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
+        svc.setName(f"pop3s:{value}")
+        services.append(svc)
+    for svc in services:
+        # A port already in use must stop start-up, not be logged and ignored.
+        svc._raiseSynchronously = True
+    return services

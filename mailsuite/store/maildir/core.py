@@ -1,0 +1,519 @@
+"""The shared state of one Maildir mailbox in this process: files, UID map, index, locks.
+
+Every session that opens a mailbox gets a thin :class:`~.mailbox.MaildirMailbox`
+over the one :class:`MailboxCore` per directory in the process, so 100 IDLE
+sessions on one big mailbox hold its records in memory once.
+
+Locking, outermost first:
+
+1. ``self.rlock``: threads of this process (SQLite connections are shared).
+2. ``mailsuite.lock`` (flock): other mailsuite processes; held for every
+   change so the uidlist, the durable state and the index change together.
+3. ``dovecot-uidlist.lock`` (Dovecot's dotlock): Dovecot itself; held while
+   UIDs are assigned, exactly as Dovecot holds it.
+
+Readers take only (1) and read the index inside one SQLite read transaction,
+so they never see half of a change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from mailsuite.errors import ErrorKind, MailError
+from mailsuite.store.api import ChangeNotifier, MessageRecord
+from mailsuite.store.maildir.facts import facts_of_file, header_blob
+from mailsuite.store.maildir.filenames import LETTER_TO_FLAG, NameGenerator
+from mailsuite.store.maildir.index import INDEX_FILE, IndexDB, IndexRow
+from mailsuite.store.maildir.locks import DotLock
+from mailsuite.store.maildir.quota import MaildirSize
+from mailsuite.store.maildir.scan import SUBDIRS, Listing, dir_stamp, list_dir, stamp_string
+from mailsuite.store.maildir.state import STATE_FILE, StateDB
+from mailsuite.store.maildir.uidlist import (
+    MAX_KEYWORDS,
+    UidList,
+    UidListError,
+    format_keywords,
+    format_uidlist,
+    parse_keywords,
+    parse_uidlist,
+    read_file,
+)
+
+__all__ = ["MailboxCore", "UIDLIST_FILE", "KEYWORDS_FILE", "LOCK_FILE", "default_log"]
+
+UIDLIST_FILE = "dovecot-uidlist"
+KEYWORDS_FILE = "dovecot-keywords"
+LOCK_FILE = "mailsuite.lock"
+_HASHES_BULK_AT = 64  # load all hashes at once when this many files are new to the index
+
+_logger = logging.getLogger("mailsuite.store")
+
+
+def default_log(text: str) -> None:
+    _logger.warning(text)
+
+
+def base_of(name: str) -> str:
+    return name.partition(":")[0]
+
+
+class MailboxCore:
+    """One mailbox directory; all methods are thread-safe.
+
+    Args:
+        path: the mailbox directory (holding cur/ new/ tmp/).
+        user: the owner, for log lines.
+        name: the mailbox name, for log lines.
+        fsync: fsync files and directories (never off in production).
+        log: receives one line per problem found (corruption, repair).
+        names: makes unique file names.
+        quota: the user's quota file, None when quota is not kept.
+        notifier: told after every committed change.
+        new_uidvalidity: hands out a UIDVALIDITY for a mailbox without a uidlist.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        user: str,
+        name: str,
+        fsync: bool,
+        log: Callable[[str], None],
+        names: NameGenerator,
+        quota: MaildirSize | None,
+        notifier: ChangeNotifier | None,
+        new_uidvalidity: Callable[[], int],
+    ) -> None:
+        self.path = os.path.abspath(path)
+        self.user = user
+        self.name = name
+        self.fsync = fsync
+        self.log = log
+        self.names = names
+        self.quota = quota
+        self.notifiers: list[ChangeNotifier] = [notifier] if notifier is not None else []
+        self._new_uidvalidity = new_uidvalidity
+        self.rlock = threading.RLock()
+        self._flock_fd: int | None = None
+        self._flock_depth = 0
+        self._state: StateDB | None = None
+        self._index: IndexDB | None = None
+        self._index_ino = 0
+        self._index_id: str | None = None
+        self.rows: dict[int, IndexRow] = {}
+        self._loaded_modseq = -1
+        self.uidvalidity = 0
+        self.uidnext = 1
+        self.highestmodseq = 0
+        self.version = 0  # bumped whenever self.rows changes
+        self.records_cache: tuple[int, tuple[MessageRecord, ...]] | None = None
+        self.record_memo: dict[int, tuple[IndexRow, MessageRecord]] = {}
+        self._uidlist_cache: tuple[tuple[int, int, int], UidList] | None = None
+        self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
+
+    # ----------------------------------------------------------------- paths
+    def file_path(self, row: IndexRow) -> str:
+        return os.path.join(self.path, row.dir, row.name)
+
+    @property
+    def uidlist_path(self) -> str:
+        return os.path.join(self.path, UIDLIST_FILE)
+
+    @property
+    def index_path(self) -> str:
+        return os.path.join(self.path, INDEX_FILE)
+
+    def where(self) -> str:
+        return f"user={self.user} mailbox={self.name!r} path={self.path}"
+
+    # ----------------------------------------------------------------- locks
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the thread lock and the cross-process ``mailsuite.lock`` flock."""
+        with self.rlock:
+            if self._flock_depth == 0:
+                fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._flock_fd = fd
+            self._flock_depth += 1
+            try:
+                yield
+            finally:
+                self._flock_depth -= 1
+                if self._flock_depth == 0 and self._flock_fd is not None:
+                    fcntl.flock(self._flock_fd, fcntl.LOCK_UN)
+                    os.close(self._flock_fd)
+                    self._flock_fd = None
+
+    def notify(self) -> None:
+        for n in list(self.notifiers):
+            n.changed(self.path)
+
+    # --------------------------------------------------------------- storage
+    @property
+    def state(self) -> StateDB:
+        if self._state is None:
+            try:
+                self._state = StateDB(os.path.join(self.path, STATE_FILE), self.fsync)
+            except sqlite3.Error as e:
+                raise MailError(
+                    ErrorKind.TEMP,
+                    "Internal error occurred. Refer to server log for more information.",
+                    f"cannot open {STATE_FILE} ({self.where()}): {e}",
+                ) from None
+        return self._state
+
+    @property
+    def index(self) -> IndexDB:
+        """The index, opened (and rebuilt when missing or unusable) on demand."""
+        if self._index is not None:
+            try:
+                ino = os.stat(self.index_path).st_ino
+            except FileNotFoundError:
+                ino = -1
+            if ino == self._index_ino:
+                return self._index
+            self.log(
+                f"index file {self.index_path} was removed or replaced; rebuilding ({self.where()})"
+            )
+            self._drop_index(delete=False)
+        try:
+            idx = IndexDB(self.index_path)
+        except sqlite3.DatabaseError as e:
+            self.log(
+                f"index file {self.index_path} is corrupted ({e}); rebuilding ({self.where()})"
+            )
+            self._drop_index(delete=True)
+            idx = IndexDB(self.index_path)
+        if idx.get_meta("index_id") is None:
+            # A new index: MODSEQs continue above anything ever handed out (RFC 7162 3.1.1).
+            idx.begin()
+            idx.set_meta("index_id", secrets.token_hex(8))
+            idx.set_meta("highestmodseq", self.state.modseq_ceiling())
+            idx.commit()
+        self._index = idx
+        self._index_ino = os.stat(self.index_path).st_ino
+        return idx
+
+    def _drop_index(self, delete: bool) -> None:
+        if self._index is not None:
+            self._index.close()
+        self._index = None
+        self._index_ino = 0
+        if delete:
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(self.index_path + suffix)
+                except FileNotFoundError:
+                    pass
+
+    def reset_index(self, reason: str) -> None:
+        """Throw the index away (it is only a cache) and rebuild it from the files."""
+        with self.locked():
+            self.log(f"{reason}; rebuilding index ({self.where()})")
+            self._drop_index(delete=True)
+            self._index_id = None
+            self.rows.clear()
+            self._loaded_modseq = -1
+            self.version += 1
+            self.sync(force=True)
+
+    def close(self) -> None:
+        with self.rlock:
+            self._drop_index(delete=False)
+            self._index_id = None  # reopening reloads (and re-verifies) every record
+            if self._state is not None:
+                self._state.close()
+                self._state = None
+
+    # ----------------------------------------------------------- keywords
+    def keywords(self) -> list[str | None]:
+        path = os.path.join(self.path, KEYWORDS_FILE)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return []
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._kw_cache is not None and self._kw_cache[0] == key:
+            return self._kw_cache[1]
+        res = read_file(path)
+        kws = parse_keywords(res[0]) if res else []
+        self._kw_cache = (key, kws)
+        return kws
+
+    def keyword_letters(self, wanted: frozenset[str]) -> dict[str, str]:
+        """Letters for keywords, adding new ones to ``dovecot-keywords``; caller holds locks.
+
+        Raises:
+            MailError: LIMIT when all 26 letters are taken.
+        """
+        kws = list(self.keywords())
+        out: dict[str, str] = {}
+        added = False
+        for kw in sorted(wanted):
+            if kw in kws:
+                out[kw] = chr(ord("a") + kws.index(kw))
+                continue
+            try:
+                slot = kws.index(None)
+            except ValueError:
+                slot = len(kws)
+                if slot >= MAX_KEYWORDS:
+                    raise MailError(
+                        ErrorKind.LIMIT,
+                        "Too many keywords in this mailbox",
+                        f"cannot add keyword {kw!r}: all {MAX_KEYWORDS} letters in use "
+                        f"({self.where()})",
+                    ) from None
+                kws.append(None)
+            kws[slot] = kw
+            out[kw] = chr(ord("a") + slot)
+            added = True
+        if added:
+            path = os.path.join(self.path, KEYWORDS_FILE)
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(format_keywords(kws))
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.rename(tmp, path)
+        return out
+
+    def flags_of(self, letters: str, kws: list[str | None]) -> str:
+        out = []
+        for c in letters:
+            f = LETTER_TO_FLAG.get(c)
+            if f is not None:
+                out.append(f)
+            elif "a" <= c <= "z":
+                i = ord(c) - 97
+                if i < len(kws) and kws[i]:
+                    out.append(kws[i])  # type: ignore[arg-type]
+        return " ".join(sorted(set(out)))
+
+    # ------------------------------------------------------------ uidlist
+    def load_uidlist(self) -> tuple[UidList, bool]:
+        """The uidlist (a private copy) and whether it must be written; caller holds the dotlock."""
+        res = read_file(self.uidlist_path)
+        if res is not None:
+            data, st = res
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._uidlist_cache is not None and self._uidlist_cache[0] == key:
+                ul = self._uidlist_cache[1]
+            else:
+                try:
+                    ul = parse_uidlist(data)
+                except UidListError as e:
+                    return self._recover_uidlist(str(e)), True
+                self._uidlist_cache = (key, ul)
+            return UidList(ul.uidvalidity, ul.nextuid, ul.guid, dict(ul.records),
+                           list(ul.header_extra)), False  # fmt: skip
+        if self.rows or self._index_uidvalidity():
+            return self._recover_uidlist("file is missing"), True
+        return UidList(self._new_uidvalidity(), 1, secrets.token_hex(16)), True
+
+    def _index_uidvalidity(self) -> int:
+        v = self.index.get_meta("uidvalidity")
+        return int(v) if v else 0
+
+    def _recover_uidlist(self, why: str) -> UidList:
+        """Rebuild a lost or damaged uidlist from the index, keeping UIDs and UIDVALIDITY."""
+        uv = self._index_uidvalidity()
+        if uv:
+            self.log(
+                f"{self.uidlist_path} unusable ({why}); recreated from the index ({self.where()})"
+            )
+            nextuid = max([int(self.index.get_meta("uidnext") or 1)] + [u + 1 for u in self.rows])
+            ul = UidList(uv, nextuid, secrets.token_hex(16))
+            ul.records = {u: ("", base_of(r.name)) for u, r in sorted(self.rows.items())}
+            return ul
+        self.log(
+            f"{self.uidlist_path} unusable ({why}) and no index to recover it from; "
+            f"new UIDVALIDITY, clients will resync ({self.where()})"
+        )
+        return UidList(self._new_uidvalidity(), 1, secrets.token_hex(16))
+
+    # ---------------------------------------------------------------- sync
+    def refresh(self) -> list[int]:
+        """Bring ``self.rows`` up to date with the index; returns UIDs with a bad CRC."""
+        idx = self.index
+        idx.begin_read()
+        try:
+            iid = idx.get_meta("index_id")
+            hms = int(idx.get_meta("highestmodseq") or 0)
+            full = iid != self._index_id
+            if not full and hms == self._loaded_modseq:
+                return []
+            rows, bad = idx.rows_since(-1 if full else self._loaded_modseq)
+            uidnext = int(idx.get_meta("uidnext") or 1)
+            uidvalidity = int(idx.get_meta("uidvalidity") or 0)
+        finally:
+            idx.commit()
+        if full:
+            self.rows.clear()
+            self._index_id = iid
+        else:
+            for uid in self.state.vanished_since(self._loaded_modseq):
+                self.rows.pop(uid, None)
+        for uid in bad:
+            self.rows.pop(uid, None)
+        for r in rows:
+            self.rows[r.uid] = r
+        self._loaded_modseq = self.highestmodseq = hms
+        self.uidnext, self.uidvalidity = uidnext, uidvalidity
+        self.version += 1
+        for uid in bad:
+            self.log(f"index record for UID {uid} has a bad CRC; rebuilding it from the file "
+                     f"({self.where()})")  # fmt: skip
+        return bad
+
+    def sync(self, force: bool = False) -> None:
+        """Pick up changes on disk; cheap (no directory listing) when nothing changed."""
+        with self.rlock:
+            try:
+                bad = self.refresh()
+            except sqlite3.DatabaseError as e:
+                self.reset_index(f"index file {self.index_path} is unreadable ({e})")
+                return
+            idx = self.index
+            subs = []
+            for sub in SUBDIRS:
+                stored = idx.get_meta("stamp_" + sub)
+                now = stamp_string(dir_stamp(os.path.join(self.path, sub)))
+                if force or bad or stored is None or stored == "dirty" or stored != now:
+                    subs.append(sub)
+            if subs:
+                with self.locked():
+                    self._scan(subs if not bad else list(SUBDIRS), set(bad))
+
+    def _scan(self, subs: list[str], bad: set[int]) -> None:
+        self.refresh()
+        dl = DotLock.acquire(self.uidlist_path, fsync=self.fsync)
+        try:
+            ul, ul_changed = self.load_uidlist()
+            idx = self.index
+            if self.uidvalidity and ul.uidvalidity != self.uidvalidity and self.rows:
+                # Someone (Dovecot after a corruption) started over: our records are void.
+                self.log(f"UIDVALIDITY changed {self.uidvalidity} -> {ul.uidvalidity}; "
+                         f"dropping old index records ({self.where()})")  # fmt: skip
+                bad |= set(self.rows)
+                self.rows.clear()
+                subs = list(SUBDIRS)
+            disk: Listing = {}
+            stamps = {}
+            for sub in subs:
+                listing, stamps[sub] = list_dir(self.path, sub)
+                disk.update(listing)  # "cur" after "new": a file in both counts as in cur/
+            kws = self.keywords()
+            rows_by_base = {base_of(r.name): r for r in self.rows.values()}
+            ul_by_base = ul.by_base()
+            ms = int(idx.get_meta("highestmodseq") or 0) + 1
+            upserts: list[IndexRow] = []
+            hashes: list[tuple[int, str, int]] = []
+            blobs: list[tuple[int, str, bytes]] = []
+            added_size = added_count = 0
+            fresh = [b for b in disk if b not in rows_by_base]
+            known_hashes = self.state.all_hashes() if len(fresh) >= _HASHES_BULK_AT else None
+            for base, (sub, name, p) in disk.items():
+                row = rows_by_base.get(base)
+                if row is not None:
+                    if row.uid not in ul.records:
+                        ul.records[row.uid] = ("", base)  # heal a uidlist that lost it
+                        ul.nextuid = max(ul.nextuid, row.uid + 1)
+                        ul_changed = True
+                    if row.dir != sub or row.name != name:
+                        flags = self.flags_of(p.letters, kws)
+                        upserts.append(replace(row, dir=sub, name=name, flags=flags, modseq=ms))
+                    continue
+                uid = ul_by_base.get(base)
+                if uid is None:
+                    uid = ul.nextuid
+                    ul.nextuid += 1
+                    ul.records[uid] = ("", base)
+                    ul_changed = True
+                full = os.path.join(self.path, sub, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:
+                    continue
+                if known_hashes is not None:
+                    known = known_hashes.get(uid)
+                else:
+                    known = self.state.hash_of(uid)
+                psize = p.size if p.size is not None else st.st_size
+                vsize = p.vsize
+                if known is None or vsize is None:
+                    try:
+                        facts = facts_of_file(full)
+                    except OSError:
+                        continue
+                    psize, vsize = facts.psize, facts.vsize
+                    if known is None:
+                        hashes.append((uid, facts.sha1, facts.psize))
+                        if uid not in ul_by_base:
+                            added_size += facts.psize
+                            added_count += 1
+                    blobs.append((uid, "hdr", header_blob(facts.header)))
+                flags = self.flags_of(p.letters, kws)
+                upserts.append(IndexRow(uid, name, sub, flags, ms, psize, vsize, st.st_mtime))
+            readded = {r.uid for r in upserts}
+            gone = [r for r in self.rows.values() if r.dir in subs and base_of(r.name) not in disk]
+            gone_uids = [r.uid for r in gone] + [u for u in bad if u not in readded]
+            for uid in gone_uids:
+                if ul.records.pop(uid, None) is not None:
+                    ul_changed = True
+            if len(subs) == len(SUBDIRS):
+                for uid in [u for u, (_e, b) in ul.records.items() if b not in disk]:
+                    del ul.records[uid]
+                    ul_changed = True
+            changed = bool(upserts or gone_uids)
+            if changed or hashes:
+                st_db = self.state
+                st_db.begin()
+                try:
+                    st_db.reserve_modseq(ms)
+                    st_db.add_hashes(hashes)
+                    st_db.add_vanished((u, ms) for u in gone_uids)
+                    st_db.commit()
+                except BaseException:
+                    st_db.rollback()
+                    raise
+            if ul_changed:
+                dl.replace(format_uidlist(ul))
+            else:
+                dl.release()
+            idx.begin()
+            try:
+                idx.upsert(upserts)
+                idx.delete(gone_uids)
+                idx.put_blobs(blobs)
+                if changed:
+                    idx.set_meta("highestmodseq", ms)
+                idx.set_meta("uidvalidity", ul.uidvalidity)
+                idx.set_meta("uidnext", ul.nextuid)
+                if idx.get_meta("recent_uid") is None:
+                    idx.set_meta("recent_uid", ul.nextuid)
+                for sub in subs:
+                    idx.set_meta("stamp_" + sub, stamp_string(stamps[sub]))
+                idx.commit()
+            except BaseException:
+                idx.rollback()
+                raise
+        finally:
+            dl.release()
+        removed = sum(r.psize for r in gone)
+        if self.quota is not None and (added_count or gone):
+            self.quota.add(added_size - removed, added_count - len(gone))
+        self.refresh()
+        if changed:
+            self.notify()

@@ -1,0 +1,177 @@
+"""The per-mailbox index/cache: ``mailsuite.index.sqlite`` (SQLite, WAL mode).
+
+A cache in the strict sense: everything in it can be rebuilt from the
+Maildir files, ``dovecot-uidlist``, ``dovecot-keywords`` and
+``mailsuite-state.sqlite``, so an admin may delete it at any time. Each
+message record and each cached blob carries a CRC-32 that is checked on
+every read (the Cyrus approach); a mismatch is reported to the caller, which
+logs it and rebuilds the damaged part from the message file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailsuite.store.maildir.state import connect
+
+__all__ = ["INDEX_FILE", "IndexDB", "IndexRow", "row_crc", "blob_crc"]
+
+INDEX_FILE = "mailsuite.index.sqlite"
+INDEX_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS msgs (
+    uid INTEGER PRIMARY KEY, name TEXT NOT NULL, dir TEXT NOT NULL, flags TEXT NOT NULL,
+    modseq INTEGER NOT NULL, psize INTEGER NOT NULL, vsize INTEGER NOT NULL,
+    idate REAL NOT NULL, crc INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs (modseq);
+CREATE TABLE IF NOT EXISTS cache (
+    uid INTEGER NOT NULL, kind TEXT NOT NULL, blob BLOB NOT NULL, crc INTEGER NOT NULL,
+    PRIMARY KEY (uid, kind)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """One message record of the index."""
+
+    uid: int
+    name: str  # file name in its directory, with ":2,<letters>"
+    dir: str  # "new" or "cur"
+    flags: str  # IMAP flags, sorted, space-separated
+    modseq: int
+    psize: int  # physical size
+    vsize: int  # size with CRLF line ends
+    idate: float
+
+    def crc(self) -> int:
+        return row_crc(self.uid, self.name, self.dir, self.flags, self.modseq, self.psize,
+                       self.vsize, self.idate)  # fmt: skip
+
+    def as_tuple(self) -> tuple[int, str, str, str, int, int, int, float, int]:
+        return (self.uid, self.name, self.dir, self.flags, self.modseq, self.psize,
+                self.vsize, self.idate, self.crc())  # fmt: skip
+
+
+def row_crc(
+    uid: int, name: str, dir: str, flags: str, modseq: int, psize: int, vsize: int, idate: float
+) -> int:
+    data = f"{uid}\t{name}\t{dir}\t{flags}\t{modseq}\t{psize}\t{vsize}\t{idate!r}"
+    return zlib.crc32(data.encode("utf-8", "surrogateescape"))
+
+
+def blob_crc(uid: int, kind: str, blob: bytes) -> int:
+    # The UID and kind are part of the CRC so a blob moved to the wrong row is caught too.
+    return zlib.crc32(blob, zlib.crc32(f"{uid}\t{kind}\t".encode()))
+
+
+class IndexDB:
+    """Access to one index file. Callers serialise access (one thread at a time).
+
+    Raises:
+        sqlite3.DatabaseError: the file is not a usable database (the caller
+            deletes and rebuilds it).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        # NORMAL: a cache may lose its last transactions on power loss, never its consistency.
+        self.conn = connect(path, "NORMAL")
+        self.conn.executescript(_SCHEMA)
+        version = self.get_meta("version")
+        if version is None:
+            self.set_meta("version", INDEX_VERSION)
+        elif version != INDEX_VERSION:
+            raise sqlite3.DatabaseError(f"index version {version}, expected {INDEX_VERSION}")
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: object) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, str(value)))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self) -> None:
+        # A deferred transaction: one consistent snapshot for several SELECTs (WAL).
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def rows_since(self, modseq: int) -> tuple[list[IndexRow], list[int]]:
+        """Records with a MODSEQ above ``modseq``, and the UIDs whose CRC is wrong."""
+        good: list[IndexRow] = []
+        bad: list[int] = []
+        crc32 = zlib.crc32
+        for uid, name, d, flags, ms, ps, vs, idate, crc in self.conn.execute(
+            "SELECT uid, name, dir, flags, modseq, psize, vsize, idate, crc FROM msgs"
+            " WHERE modseq > ?",
+            (modseq,),
+        ):
+            data = f"{uid}\t{name}\t{d}\t{flags}\t{ms}\t{ps}\t{vs}\t{idate!r}"
+            if crc32(data.encode("utf-8", "surrogateescape")) != crc:
+                bad.append(int(uid))
+                continue
+            good.append(IndexRow(uid, name, d, flags, ms, ps, vs, idate))
+        return good, bad
+
+    def all_uids(self) -> list[int]:
+        return [int(r[0]) for r in self.conn.execute("SELECT uid FROM msgs")]
+
+    def upsert(self, rows: Iterable[IndexRow]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO msgs (uid, name, dir, flags, modseq, psize, vsize, idate, crc)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [r.as_tuple() for r in rows],
+        )
+
+    def delete(self, uids: Iterable[int]) -> None:
+        keys = [(u,) for u in uids]
+        self.conn.executemany("DELETE FROM msgs WHERE uid=?", keys)
+        self.conn.executemany("DELETE FROM cache WHERE uid=?", keys)
+
+    def get_blob(self, uid: int, kind: str) -> tuple[bytes | None, bool]:
+        """The cached blob (None when absent) and whether its CRC was wrong."""
+        row = self.conn.execute(
+            "SELECT blob, crc FROM cache WHERE uid=? AND kind=?", (uid, kind)
+        ).fetchone()
+        if row is None:
+            return None, False
+        blob = bytes(row[0])
+        if blob_crc(uid, kind, blob) != row[1]:
+            return None, True
+        return blob, False
+
+    def put_blobs(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO cache (uid, kind, blob, crc) VALUES (?, ?, ?, ?)",
+            [(u, k, b, blob_crc(u, k, b)) for u, k, b in rows],
+        )
+
+    def bad_blobs(self) -> list[tuple[int, str]]:
+        """Every cached blob whose CRC does not match (for ``index check``)."""
+        out = []
+        for uid, kind, blob, crc in self.conn.execute("SELECT uid, kind, blob, crc FROM cache"):
+            if blob_crc(int(uid), kind, bytes(blob)) != crc:
+                out.append((int(uid), str(kind)))
+        return out
+
+    def delete_blobs(self, keys: Iterable[tuple[int, str]]) -> None:
+        self.conn.executemany("DELETE FROM cache WHERE uid=? AND kind=?", list(keys))

@@ -1,0 +1,105 @@
+"""The durable, non-rebuildable state of one mailbox: ``mailsuite-state.sqlite``.
+
+Everything here would be lost for good if the file went away, so it is kept
+apart from the index/cache (which may be deleted at any time) and written
+with ``synchronous=FULL``:
+
+* the MODSEQ ceiling: no MODSEQ at or below it was ever handed out *above*
+  it, so a rebuilt index starts above it and MODSEQ stays monotonic
+  (RFC 7162 section 3.1.1). It is raised in steps of ``MODSEQ_RESERVE`` so
+  a flag change costs a durable write only once per step;
+* expunged UIDs with the MODSEQ of their expunge (QRESYNC VANISHED);
+* the SHA-1 of every message file, recorded when it is delivered or first
+  seen, to detect a damaged file later.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+__all__ = ["StateDB", "STATE_FILE", "MODSEQ_RESERVE"]
+
+STATE_FILE = "mailsuite-state.sqlite"
+MODSEQ_RESERVE = 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hashes (uid INTEGER PRIMARY KEY, sha1 TEXT NOT NULL,
+                                   size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vanished (uid INTEGER PRIMARY KEY, modseq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS vanished_modseq ON vanished (modseq);
+"""
+
+
+def connect(path: str, synchronous: str) -> sqlite3.Connection:
+    """Open an SQLite file in WAL mode for use under the caller's lock."""
+    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
+class StateDB:
+    """The durable per-mailbox state. Callers serialise access (one thread at a time)."""
+
+    def __init__(self, path: str, fsync: bool = True) -> None:
+        self.path = path
+        self.conn = connect(path, "FULL" if fsync else "OFF")
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def modseq_ceiling(self) -> int:
+        row = self.conn.execute("SELECT v FROM meta WHERE k='modseq_ceiling'").fetchone()
+        return int(row[0]) if row else 0
+
+    def reserve_modseq(self, needed: int) -> int:
+        """Make sure the ceiling is at least ``needed``; returns the ceiling."""
+        ceiling = self.modseq_ceiling()
+        if needed <= ceiling:
+            return ceiling
+        ceiling = needed + MODSEQ_RESERVE
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (k, v) VALUES ('modseq_ceiling', ?)", (ceiling,)
+        )
+        return ceiling
+
+    def add_hashes(self, rows: Iterable[tuple[int, str, int]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO hashes (uid, sha1, size) VALUES (?, ?, ?)", rows
+        )
+
+    def hash_of(self, uid: int) -> tuple[str, int] | None:
+        row = self.conn.execute("SELECT sha1, size FROM hashes WHERE uid=?", (uid,)).fetchone()
+        return (row[0], int(row[1])) if row else None
+
+    def all_hashes(self) -> dict[int, tuple[str, int]]:
+        return {
+            int(u): (h, int(s))
+            for u, h, s in self.conn.execute("SELECT uid, sha1, size FROM hashes")
+        }
+
+    def add_vanished(self, rows: Iterable[tuple[int, int]]) -> None:
+        rows = list(rows)
+        self.conn.executemany("INSERT OR REPLACE INTO vanished (uid, modseq) VALUES (?, ?)", rows)
+        self.conn.executemany("DELETE FROM hashes WHERE uid=?", [(u,) for u, _ in rows])
+
+    def vanished_since(self, modseq: int) -> list[int]:
+        return [
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT uid FROM vanished WHERE modseq > ? ORDER BY uid", (modseq,)
+            )
+        ]
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")

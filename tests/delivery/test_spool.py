@@ -1,0 +1,63 @@
+"""Tests for the message spool."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from mailsuite.delivery.spool import PrefixedReader, Spool
+
+
+def test_small_body_stays_in_memory() -> None:
+    """A body under the memory limit never creates a file and reads back whole."""
+    spool = Spool(memory_bytes=100)
+    spool.write(b"abc")
+    spool.write(b"def")
+    spool.finish()
+    assert spool.path is None and spool.size == 6
+    with spool.open() as f:
+        assert f.read() == b"abcdef"
+
+
+def test_large_body_goes_to_a_temp_file_removed_on_close(tmp_path) -> None:
+    """A body over the memory limit is written to a temp file that close() removes."""
+    spool = Spool(str(tmp_path), memory_bytes=10)
+    for _ in range(5):
+        spool.write(b"0123456789")
+    spool.finish()
+    assert spool.path is not None and os.path.dirname(spool.path) == str(tmp_path)
+    readers = [spool.open(), spool.open()]
+    assert [r.read() for r in readers] == [b"0123456789" * 5] * 2
+    for r in readers:
+        r.close()
+    path = spool.path
+    spool.close()
+    assert not os.path.exists(path)
+
+
+def test_reading_before_finish_and_writing_after_are_refused() -> None:
+    """The spool is write-once: open() needs finish(), write() after finish() fails."""
+    spool = Spool()
+    with pytest.raises(ValueError):
+        spool.open()
+    spool.finish()
+    with pytest.raises(ValueError):
+        spool.write(b"x")
+
+
+def test_from_stream_reads_everything() -> None:
+    """from_stream spools a whole stream."""
+    spool = Spool.from_stream(io.BytesIO(b"x" * 100_000), chunk_bytes=4096)
+    assert spool.size == 100_000 and spool.read_head(10) == b"x" * 10
+
+
+def test_prefixed_reader_yields_prefix_then_body_in_any_read_size() -> None:
+    """PrefixedReader returns the prefix then the body, whatever the read sizes."""
+    for size in (1, 3, 7, 100):
+        reader = PrefixedReader(b"Head: 1\r\n", io.BytesIO(b"body\r\n"))
+        out = b""
+        while chunk := reader.read(size):
+            out += chunk
+        assert out == b"Head: 1\r\nbody\r\n"

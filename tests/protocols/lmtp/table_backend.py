@@ -1,0 +1,38 @@
+"""An in-test LMTP backend: a table of users and a list of what was delivered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+
+from mailsuite.delivery.spool import Spool
+from mailsuite.protocols.lmtp.commands import Path
+from mailsuite.protocols.lmtp.session import Transaction
+from mailsuite.protocols.lmtp.wire import Reply
+
+__all__ = ["TableBackend"]
+
+
+class TableBackend:
+    """Accepts known users; delivery 'fails' for users listed in ``broken``."""
+
+    def __init__(self, users: set[str], broken: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.users = users
+        self.broken = broken
+        self.delivered: list[tuple[str, str, bytes]] = []
+
+    def new_spool(self) -> Spool:
+        return Spool()
+
+    def check_recipient(self, path: Path, txn: Transaction) -> Deferred[tuple[Reply, Any]]:
+        if path.local in self.users:
+            return succeed((Reply.of(250, "2.1.5", "OK"), path.local))
+        return succeed((Reply.of(550, "5.1.1", "User doesn't exist"), None))
+
+    def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
+        if handle in self.broken:
+            return succeed(Reply.of(452, "4.2.2", "Mailbox is full"))
+        with spool.open() as f:
+            self.delivered.append((handle, txn.sender.address, f.read()))
+        return succeed(Reply.of(250, "2.0.0", f"{handle} Saved"))

@@ -1,0 +1,176 @@
+"""Tests for the LMTP session state machine, without any transport.
+
+The backend here is a small in-test stand-in: recipient policy and delivery are
+tested for real in tests/delivery and over sockets in test_server.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred
+
+from mailsuite.protocols.lmtp.commands import Command, parse_command
+from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step
+from mailsuite.protocols.lmtp.wire import Reply
+from tests.protocols.lmtp.table_backend import TableBackend
+
+
+def run(coro: Any) -> Any:
+    results: list[Any] = []
+    Deferred.fromCoroutine(coro).addBoth(results.append)
+    assert results, "session call did not complete synchronously"
+    if isinstance(results[0], BaseException) or hasattr(results[0], "raiseException"):
+        results[0].raiseException()
+    return results[0]
+
+
+class Harness:
+    def __init__(self, backend: TableBackend, **kw: Any) -> None:
+        kw.setdefault("max_message_bytes", 1000)
+        kw.setdefault("max_recipients", 3)
+        self.session = LmtpSession(backend, hostname="mx.test", session_id="S1", **kw)
+
+    def cmd(self, line: str) -> Step:
+        command: Command = parse_command(line.encode())
+        return run(self.session.command(command))
+
+    def codes(self, *lines: str) -> list[tuple[int, str | None]]:
+        out = []
+        for line in lines:
+            for r in self.cmd(line).replies:
+                out.append((r.code, r.enhanced))
+        return out
+
+    def body(self, data: bytes) -> list[Reply]:
+        emitted: list[Reply] = []
+        self.session.body(data)
+        step = run(self.session.body_end(emitted.append))
+        return emitted + step.replies
+
+
+def test_greeting_and_lhlo_advertise_extensions() -> None:
+    """LHLO answers with our name and PIPELINING, ENHANCEDSTATUSCODES, 8BITMIME, SIZE, CHUNKING."""
+    h = Harness(TableBackend(set()))
+    assert h.session.greeting().encode().startswith(b"220 mx.test ")
+    reply = h.cmd("LHLO client").replies[0]
+    assert reply.code == 250 and reply.lines[0] == "mx.test"
+    for ext in ("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING", "SIZE 1000"):
+        assert ext in reply.lines
+
+
+def test_mail_before_lhlo_is_refused() -> None:
+    """MAIL before LHLO gets 503 5.5.1."""
+    h = Harness(TableBackend({"alice"}))
+    assert h.codes("MAIL FROM:<a@b.c>") == [(503, "5.5.1")]
+
+
+def test_rcpt_and_data_need_mail_first() -> None:
+    """RCPT and DATA outside a transaction get 503 5.5.1."""
+    h = Harness(TableBackend({"alice"}))
+    assert h.codes("LHLO c", "RCPT TO:<alice@x.y>", "DATA") == [
+        (250, None),
+        (503, "5.5.1"),
+        (503, "5.5.1"),
+    ]
+
+
+def test_data_without_accepted_recipient_is_refused() -> None:
+    """DATA when every RCPT failed gets 503 5.5.1 and no 354 (RFC 2033 4.2)."""
+    h = Harness(TableBackend({"alice"}))
+    assert h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<nobody@x.y>", "DATA") == [
+        (250, None),
+        (250, "2.1.0"),
+        (550, "5.1.1"),
+        (503, "5.5.1"),
+    ]
+
+
+def test_one_reply_per_recipient_in_rcpt_order_with_mixed_outcomes() -> None:
+    """Each accepted recipient gets its own reply after DATA, in RCPT order, whatever the others."""
+    backend = TableBackend({"alice", "bob", "carol"}, broken={"bob"})
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<s@x.y>")
+    assert h.codes("RCPT TO:<alice@x.y>", "RCPT TO:<ghost@x.y>", "RCPT TO:<bob@x.y>") == [
+        (250, "2.1.5"),
+        (550, "5.1.1"),
+        (250, "2.1.5"),
+    ]
+    assert h.codes("RCPT TO:<carol@x.y>") == [(250, "2.1.5")]
+    step = h.cmd("DATA")
+    assert step.read is ReadMode.DATA and step.replies[0].code == 354
+    replies = h.body(b"Subject: hi\r\n\r\nbody\r\n")
+    assert [(r.code, r.text.split()[0]) for r in replies] == [
+        (250, "alice"),
+        (452, "Mailbox"),
+        (250, "carol"),
+    ]
+    assert [d[0] for d in backend.delivered] == ["alice", "carol"]
+    assert backend.delivered[0][2] == b"Subject: hi\r\n\r\nbody\r\n"
+    # The transaction is over: a new MAIL is accepted.
+    assert h.codes("MAIL FROM:<>") == [(250, "2.1.0")]
+
+
+def test_declared_size_over_limit_is_refused_at_mail() -> None:
+    """MAIL with SIZE above the limit gets 552 5.3.4 (RFC 1870 6.2)."""
+    h = Harness(TableBackend({"alice"}))
+    assert h.codes("LHLO c", "MAIL FROM:<a@b.c> SIZE=5000") == [(250, None), (552, "5.3.4")]
+
+
+def test_body_over_limit_fails_every_recipient() -> None:
+    """A body larger than the limit is read to its end and refused per recipient with 552 5.3.4."""
+    backend = TableBackend({"alice", "bob"})
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "RCPT TO:<bob@x>", "DATA")
+    replies = h.body(b"x" * 1500)
+    assert [(r.code, r.enhanced) for r in replies] == [(552, "5.3.4"), (552, "5.3.4")]
+    assert backend.delivered == []
+
+
+def test_too_many_recipients_get_452() -> None:
+    """RCPTs beyond the limit get 452 4.5.3 (RFC 5321 4.5.3.1.8)."""
+    h = Harness(TableBackend({"alice"}), max_recipients=2)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "RCPT TO:<alice@x>")
+    assert h.codes("RCPT TO:<alice@x>") == [(452, "4.5.3")]
+
+
+def test_bdat_chunks_are_joined_and_last_triggers_delivery() -> None:
+    """BDAT chunks are acknowledged one by one and BDAT LAST delivers their concatenation."""
+    backend = TableBackend({"alice"})
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>")
+    step = h.cmd("BDAT 6")
+    assert step.read is ReadMode.BDAT and step.bdat_size == 6 and not step.replies
+    assert [(r.code, r.enhanced) for r in h.body(b"Hello ")] == [(250, "2.0.0")]
+    assert h.cmd("DATA").replies[0].code == 503  # RFC 3030 2: no DATA after BDAT
+    h.cmd("BDAT 5 LAST")
+    assert [r.code for r in h.body(b"world")] == [250]
+    assert backend.delivered == [("alice", "a@b.c", b"Hello world")]
+
+
+def test_bdat_without_recipients_is_consumed_and_refused() -> None:
+    """BDAT with no accepted recipient still reads the chunk, then answers 503."""
+    h = Harness(TableBackend(set()))
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>")
+    step = h.cmd("BDAT 3 LAST")
+    assert step.read is ReadMode.BDAT
+    assert [(r.code, r.enhanced) for r in h.body(b"abc")] == [(503, "5.5.1")]
+
+
+def test_rset_drops_the_transaction() -> None:
+    """RSET forgets sender and recipients, so DATA needs a new MAIL."""
+    h = Harness(TableBackend({"alice"}))
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>")
+    assert h.codes("RSET", "DATA") == [(250, "2.0.0"), (503, "5.5.1")]
+
+
+def test_vrfy_answers_252_only_when_enabled() -> None:
+    """VRFY is 502 5.5.1 when disabled and 252 when enabled."""
+    assert Harness(TableBackend(set())).codes("VRFY x") == [(502, "5.5.1")]
+    assert Harness(TableBackend(set()), vrfy=True).codes("VRFY x") == [(252, "2.5.0")]
+
+
+def test_quit_closes() -> None:
+    """QUIT answers 221 and asks the server to close the connection."""
+    step = Harness(TableBackend(set())).cmd("QUIT")
+    assert step.close and step.replies[0].code == 221

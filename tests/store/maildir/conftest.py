@@ -1,0 +1,32 @@
+"""Fixtures: a fresh user store in a temporary directory, with its log captured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailsuite.store.maildir import MaildirStore, open_user_store
+
+
+class LogLines(list[str]):
+    def text(self) -> str:
+        return "\n".join(self)
+
+
+@pytest.fixture
+def log() -> LogLines:
+    return LogLines()
+
+
+@pytest.fixture
+def store(tmp_path: Path, log: LogLines) -> Iterator[MaildirStore]:
+    yield open_user_store(str(tmp_path / "alice"), user="alice", log=log.append)
+
+
+def msg(n: int, extra: str = "") -> bytes:
+    return (
+        f"From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: message {n}\n"
+        f"Message-ID: <{n}@example.org>\n{extra}\nBody of message {n}.\nSecond line.\n"
+    ).encode()

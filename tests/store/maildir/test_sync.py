@@ -1,0 +1,153 @@
+"""Sync: unchanged mailboxes are not rescanned; external changes are picked up; UIDs persist."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from mailsuite.store.api import FlagMode
+from mailsuite.store.maildir import MaildirStore, core
+
+from .conftest import msg
+
+
+def age_dirs(root: str) -> None:
+    """Make new/ and cur/ look last changed long ago, so their stamps are trusted."""
+    past = time.time() - 60
+    for sub in ("new", "cur"):
+        os.utime(os.path.join(root, sub), (past, past))
+
+
+def count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = core.list_dir
+
+    def spy(path: str, sub: str):  # type: ignore[no-untyped-def]
+        seen.append(sub)
+        return real(path, sub)
+
+    monkeypatch.setattr(core, "list_dir", spy)
+    return seen
+
+
+def delete_index_files(root: str) -> None:
+    for f in glob.glob(os.path.join(root, "*index*")) + glob.glob(os.path.join(root, "*cache*")):
+        os.unlink(f)
+
+
+def test_unchanged_mailbox_is_not_rescanned(store: MaildirStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With new/ and cur/ unchanged, snapshot lists no directory."""
+    mbox = store.open_mailbox("INBOX")
+    for i in range(5):
+        mbox.append(msg(i))
+    age_dirs(store.root)
+    mbox.snapshot()  # stores trusted stamps
+    listings = count_listings(monkeypatch)
+    snap = mbox.snapshot()
+    store.open_mailbox("INBOX").status()
+    assert listings == []
+    assert len(snap.messages) == 5
+
+
+def test_file_dropped_into_new_is_picked_up(store: MaildirStore) -> None:
+    """A file another agent puts into new/ gets the next UID; existing UIDs stay."""
+    mbox = store.open_mailbox("INBOX")
+    first = [mbox.append(msg(i)) for i in range(3)]
+    age_dirs(store.root)
+    before = mbox.snapshot()
+    Path(store.root, "tmp", "999.ext.host").write_bytes(msg(99))
+    os.rename(os.path.join(store.root, "tmp", "999.ext.host"), os.path.join(store.root, "new", "999.ext.host"))
+    after = mbox.snapshot()
+    assert [r.uid for r in after.messages] == first + [4]
+    assert after.messages[:3] == before.messages[:3]
+    assert after.messages[3].filename == "999.ext.host"
+    assert after.messages[3].modseq > before.highestmodseq
+
+
+def test_file_renamed_by_mutt_changes_flags_and_modseq(store: MaildirStore) -> None:
+    """A file renamed with new flags (as mutt does) shows the new flags under the same UID."""
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(msg(1))
+    age_dirs(store.root)
+    before = mbox.snapshot()
+    [name] = os.listdir(os.path.join(store.root, "new"))
+    os.rename(os.path.join(store.root, "new", name), os.path.join(store.root, "cur", name + ":2,FS"))
+    [rec] = mbox.snapshot().messages
+    assert rec.uid == uid and rec.flags == {"\\Seen", "\\Flagged"}
+    assert rec.modseq > before.highestmodseq
+
+
+def test_file_removed_by_hand_is_expunged_and_vanished(store: MaildirStore) -> None:
+    """A file deleted by hand disappears from the mailbox and is reported as VANISHED."""
+    mbox = store.open_mailbox("INBOX")
+    uids = [mbox.append(msg(i)) for i in range(3)]
+    age_dirs(store.root)
+    snap = mbox.snapshot()
+    ms = snap.highestmodseq
+    victim = snap.messages[1].filename
+    os.unlink(os.path.join(store.root, "new", victim))
+    snap = mbox.snapshot()
+    assert [r.uid for r in snap.messages] == [uids[0], uids[2]]
+    assert mbox.vanished_since(ms) == [uids[1]]
+    assert victim.partition(":")[0] not in Path(store.root, "dovecot-uidlist").read_text()
+    assert store.quota().messages == 2
+
+
+def test_deleting_the_index_loses_nothing(store: MaildirStore) -> None:
+    """After the index files are deleted: same UIDs, UIDVALIDITY, flags, keywords; MODSEQ grows."""
+    mbox = store.open_mailbox("INBOX")
+    for i in range(4):
+        mbox.append(msg(i))
+    mbox.set_flags([2, 3], ["\\Seen", "$Important"], FlagMode.ADD)
+    mbox.expunge([])
+    before = mbox.snapshot()
+    delete_index_files(store.root)
+    fresh = store.open_mailbox("INBOX")
+    after = fresh.snapshot()
+    assert after.uidvalidity == before.uidvalidity and after.uidnext == before.uidnext
+    assert [(r.uid, r.flags, r.filename) for r in after.messages] == [
+        (r.uid, r.flags, r.filename) for r in before.messages
+    ]
+    assert min(r.modseq for r in after.messages) > before.highestmodseq
+    assert after.highestmodseq > before.highestmodseq
+    # The session opened before the deletion sees the same.
+    assert [r.uid for r in mbox.snapshot().messages] == [1, 2, 3, 4]
+
+
+def test_rebuild_after_copying_a_whole_maildir_keeps_uids(store: MaildirStore, tmp_path: Path) -> None:
+    """A Maildir copied without its index (as an admin restore does) keeps its UIDs and flags."""
+    mbox = store.open_mailbox("INBOX")
+    for i in range(3):
+        mbox.append(msg(i), ["\\Answered"] if i == 1 else [])
+    mbox.expunge()
+    mbox.set_flags([1], ["\\Deleted"], FlagMode.ADD)
+    mbox.expunge()
+    copy = tmp_path / "restored"
+    shutil.copytree(store.root, copy, ignore=shutil.ignore_patterns("*index*"))
+    from mailsuite.store.maildir import open_user_store
+
+    snap = open_user_store(str(copy), user="restored").open_mailbox("INBOX").snapshot()
+    assert [(r.uid, r.flags) for r in snap.messages] == [(2, {"\\Answered"}), (3, frozenset())]
+    assert snap.uidnext == 4
+
+
+def test_modseq_is_monotonic_over_every_kind_of_change(store: MaildirStore) -> None:
+    """HIGHESTMODSEQ strictly grows with appends, flag changes, expunges and rebuilds."""
+    mbox = store.open_mailbox("INBOX")
+    seen = [mbox.snapshot().highestmodseq]
+    mbox.append(msg(1))
+    seen.append(mbox.snapshot().highestmodseq)
+    mbox.set_flags([1], ["\\Deleted"], FlagMode.ADD)
+    seen.append(mbox.snapshot().highestmodseq)
+    mbox.append(msg(2))
+    seen.append(mbox.snapshot().highestmodseq)
+    mbox.expunge()
+    seen.append(mbox.snapshot().highestmodseq)
+    delete_index_files(store.root)
+    seen.append(mbox.snapshot().highestmodseq)
+    assert seen == sorted(set(seen))
