@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["AuthUnavailable", "Passdb", "PassdbEntry", "Userdb", "apply_fields"]
+__all__ = ["AuthUnavailable", "Clock", "Passdb", "PassdbEntry", "Userdb", "apply_fields"]
+
+
+class Clock(Protocol):
+    """The part of IReactorTime auth uses (a reactor, or task.Clock in tests)."""
+
+    def seconds(self) -> float: ...
 
 
 class AuthUnavailable(Exception):

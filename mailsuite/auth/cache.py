@@ -15,17 +15,17 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
-from twisted.internet.interfaces import IReactorTime
-
-from mailsuite.auth.base import PassdbEntry
+from mailsuite.auth.base import Clock
 
 __all__ = ["AuthCache", "CacheEntry"]
 
 
 @dataclass
 class CacheEntry:
-    entries: tuple[PassdbEntry, ...]  # empty: negative entry (no passdb knows the user)
+    # Passdb entries (or one UserRecord for kind "userdb"); empty: negative (unknown user).
+    entries: tuple[Any, ...]
     expires: float
     successes: dict[bytes, int] = field(default_factory=dict)  # token -> entry index
 
@@ -39,9 +39,7 @@ class AuthCache:
 
     MAX_TOKENS_PER_USER = 4  # a user may have a few devices with an old password
 
-    def __init__(
-        self, clock: IReactorTime, max_entries: int, ttl_s: float, negative_ttl_s: float
-    ) -> None:
+    def __init__(self, clock: Clock, max_entries: int, ttl_s: float, negative_ttl_s: float) -> None:
         self.clock = clock
         self.max_entries = max_entries
         self.ttl_s = ttl_s
@@ -73,7 +71,7 @@ class AuthCache:
         self.hits += 1
         return entry
 
-    def put(self, kind: str, user: str, entries: tuple[PassdbEntry, ...]) -> CacheEntry | None:
+    def put(self, kind: str, user: str, entries: tuple[Any, ...]) -> CacheEntry | None:
         """Remember a lookup; returns the new entry (None when caching is off for it)."""
         ttl = self.ttl_s if entries else self.negative_ttl_s
         if self.max_entries <= 0 or ttl <= 0:

@@ -13,18 +13,21 @@ schemes are verified inline.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredSemaphore
 from zope.interface import implementer
 
+from mailsuite.auth import schemes
 from mailsuite.auth.base import AuthUnavailable, Passdb, PassdbEntry
 from mailsuite.auth.cache import AuthCache, CacheEntry
-from mailsuite.auth.credentials import IMailCredentials
+from mailsuite.auth.credentials import IMailCredentials, stored_password
 
 __all__ = ["AuthenticatedId", "ChainLookup", "LoginFailed", "PassdbChecker"]
 
@@ -83,11 +86,16 @@ class PassdbChecker:
         master_passdbs: Sequence[Passdb],
         cache: AuthCache,
         run_blocking: RunBlocking,
+        hash_workers: int = 0,
     ) -> None:
         self.passdbs = list(passdbs)
         self.master_passdbs = list(master_passdbs)
         self.cache = cache
         self.run_blocking = run_blocking
+        # At most this many slow hashes at once, so they never fill the whole thread pool.
+        self.slow_hashes = DeferredSemaphore(hash_workers or os.cpu_count() or 2)
+        self._last_slow_scheme: str | None = None
+        self._dummies: dict[str, str] = {}
 
     def requestAvatarId(self, credentials: Any) -> Deferred[AuthenticatedId]:  # noqa: N802
         return Deferred.fromCoroutine(self.check(credentials))
@@ -115,12 +123,35 @@ class PassdbChecker:
             cached = self.cache.put(kind, user, tuple(entries))
         return ChainLookup(tuple(entries), tuple(errors), cached, False)
 
+    def run_slow(self, f: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """Run a slow hash computation in the pool, within the hash worker limit."""
+        return self.slow_hashes.run(self.run_blocking, f, *args)
+
+    async def _equalize_timing(self, creds: Any) -> None:
+        """Spend on an unknown user what a known one costs, so timing does not tell them apart.
+
+        The hash checked is a throwaway one in the scheme real users were last
+        verified with (nothing when no slow scheme has been seen yet).
+        """
+        scheme = self._last_slow_scheme
+        if scheme is None or not hasattr(creds, "password"):
+            return
+        dummy = self._dummies.get(scheme)
+        if dummy is None:
+            dummy = await self.run_slow(schemes.generate, scheme, secrets.token_hex(16))
+            self._dummies[scheme] = dummy
+        dummy_entry = PassdbEntry(creds.username, dummy, scheme, {}, "timing")
+        await self.run_slow(creds.verify, dummy_entry)
+
     async def _verify(self, creds: Any, entries: Sequence[PassdbEntry]) -> tuple[int, str]:
         """Index of the first entry accepting ``creds`` (-1 if none) and the last reason."""
         reason = "unknown user"
         for i, entry in enumerate(entries):
             if creds.is_slow(entry):
-                reason = await self.run_blocking(creds.verify, entry)
+                stored = stored_password(entry)
+                if not isinstance(stored, str):
+                    self._last_slow_scheme = stored.scheme
+                reason = await self.run_slow(creds.verify, entry)
             else:
                 reason = creds.verify(entry)
             if not reason:
@@ -141,7 +172,7 @@ class PassdbChecker:
         if result.from_cache and token is not None and result.cache is not None:
             index = result.cache.successes.get(token)
             if index is not None and index < len(result.entries):
-                return self._success(result.entries[index], authzid, master, authcid)
+                return await self._success(result.entries[index], authzid, master, authcid)
         index, reason = await self._verify(creds, result.entries)
         if index < 0 and result.from_cache and result.cache is not None and result.cache.successes:
             # Dovecot's rule: a failure where the cache had a success may be a changed
@@ -158,16 +189,23 @@ class PassdbChecker:
                 )
             if not result.entries:
                 reason = "unknown user"
+                await self._equalize_timing(creds)
             raise LoginFailed("authfailed", reason)
         if token is not None and result.cache is not None:
             self.cache.remember_success(result.cache, token, index)
-        return self._success(result.entries[index], authzid, master, authcid)
+        return await self._success(result.entries[index], authzid, master, authcid)
 
-    def _success(
+    async def _success(
         self, entry: PassdbEntry, authzid: str, master: bool, authcid: str
     ) -> AuthenticatedId:
         fields = dict(entry.fields)
         if master:
+            # The target user's own passdb fields (proxy, host...) still route the login;
+            # an admin may log in as a nologin user, so nologin is not applied here.
+            target = await self.lookup(authzid)
+            if target.entries:
+                first = target.entries[0]
+                return AuthenticatedId(first.user, dict(first.fields), master_user=authcid)
             return AuthenticatedId(authzid, {}, master_user=authcid)
         if fields.get("nologin", "").lower() in ("y", "yes", "1", "true") and "proxy" not in fields:
             raise LoginFailed(

@@ -35,13 +35,13 @@ class IMailCredentials(Interface):
     authzid = Attribute("authorisation identity (str); '' means the same user")
     mechanism = Attribute("SASL mechanism name for logs, or 'LOGIN-CMD' for plain login commands")
 
-    def verify(entry: PassdbEntry) -> str:  # type: ignore[misc]
+    def verify(entry: PassdbEntry) -> str:  # type: ignore[empty-body]
         """'' when the entry accepts these credentials, else the reason (for the log)."""
 
-    def is_slow(entry: PassdbEntry) -> bool:  # type: ignore[misc]
+    def is_slow(entry: PassdbEntry) -> bool:  # type: ignore[empty-body]
         """Whether verify() must run off the reactor thread."""
 
-    def cache_token(key: bytes) -> bytes | None:  # type: ignore[misc]
+    def cache_token(key: bytes) -> bytes | None:
         """A keyed digest identifying exactly this secret (for the auth cache), or None."""
 
 

@@ -57,6 +57,8 @@ def _check_auth(settings: Settings) -> None:
         )
     if a.failure_delay_s < 0 or a.failure_delay_max_s < a.failure_delay_s:
         raise ConfigError("[auth] failure_delay_max_s: must be >= failure_delay_s >= 0")
+    if a.hash_workers < 0:
+        raise ConfigError("[auth] hash_workers: must be >= 0 (0: one per CPU)")
     if "%" not in a.username_format:
         raise ConfigError(f"[auth] username_format: {a.username_format!r} has no %u variable")
 
@@ -95,12 +97,12 @@ def build_auth_service(
     userdbs = [build_userdb(cfg, settings, i) for i, cfg in enumerate(settings.userdb)]
     a = settings.auth
     cache = AuthCache(reactor, a.cache_size, a.cache_ttl_s, a.cache_negative_ttl_s)
-    checker = PassdbChecker(passdbs, masters, cache, run_blocking)
+    checker = PassdbChecker(passdbs, masters, cache, run_blocking, a.hash_workers)
 
     async def passdb_knows(user: str) -> bool:
         return bool((await checker.lookup(user)).entries)
 
-    realm = MailRealm(userdbs, settings, store_factory, run_blocking, passdb_knows)
+    realm = MailRealm(userdbs, settings, store_factory, run_blocking, passdb_knows, cache)
     return MailAuthService(
         settings,
         clock=reactor,

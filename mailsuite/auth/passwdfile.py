@@ -64,7 +64,17 @@ def parse_line(line: str) -> PasswdLine | None:
         return None
     parts += [""] * (8 - len(parts))
     passdb, userdb = _split_extra(parts[7])
-    return PasswdLine(user, *parts[1:7], passdb_fields=passdb, userdb_fields=userdb)
+    return PasswdLine(
+        user,
+        password=parts[1],
+        uid=parts[2],
+        gid=parts[3],
+        gecos=parts[4],
+        home=parts[5],
+        shell=parts[6],
+        passdb_fields=passdb,
+        userdb_fields=userdb,
+    )
 
 
 class PasswdFile:

@@ -1,6 +1,6 @@
 """Defences: a growing delay for failed logins per remote IP, and a per-user+IP connection limit.
 
-Like Dovecot's auth-penalty: each failure from an IP doubles the delay before
+Like Dovecot's auth-penalty: each failure from an IP (an IPv6 /64) doubles the delay before
 the failure is answered (``base_s``, 2x, 4x... capped at ``max_s``); a success
 from that IP or an hour without failures clears it. The table is bounded so a
 botnet cannot grow it without limit. Time comes from an injected clock.
@@ -8,15 +8,33 @@ botnet cannot grow it without limit. Time comes from an injected clock.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IReactorTime
+from mailsuite.auth.base import Clock
 
-__all__ = ["ConnectionLimiter", "FailurePenalty"]
+__all__ = ["ConnectionLimiter", "FailurePenalty", "penalty_key"]
 
 PENALTY_FORGET_S = 3600.0  # Dovecot's AUTH_PENALTY_TIMEOUT
 PENALTY_MAX_IPS = 100_000
+
+
+def penalty_key(ip: str) -> str:
+    """The unit a penalty is counted for: the IPv4 address, or the IPv6 /64.
+
+    One IPv6 client usually owns a whole /64 and can change address at will
+    (RFC 4941 temporary addresses), so counting per address would be no defence.
+    """
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 class FailurePenalty:
@@ -24,7 +42,7 @@ class FailurePenalty:
 
     def __init__(
         self,
-        clock: IReactorTime,
+        clock: Clock,
         base_s: float,
         max_s: float,
         forget_after_s: float = PENALTY_FORGET_S,
@@ -39,6 +57,7 @@ class FailurePenalty:
 
     def failures(self, ip: str) -> int:
         """Failures counted for ``ip`` (0 once forgotten)."""
+        ip = penalty_key(ip)
         item = self._ips.get(ip)
         if item is None:
             return 0
@@ -57,6 +76,7 @@ class FailurePenalty:
     def failed(self, ip: str) -> float:
         """Count a failure from ``ip``; returns how long to wait before answering it."""
         count = self.failures(ip) + 1
+        ip = penalty_key(ip)
         self._ips[ip] = (count, self.clock.seconds())
         self._ips.move_to_end(ip)
         while len(self._ips) > self.max_ips:
@@ -64,7 +84,7 @@ class FailurePenalty:
         return self.delay_for(count)
 
     def succeeded(self, ip: str) -> None:
-        self._ips.pop(ip, None)
+        self._ips.pop(penalty_key(ip), None)
 
 
 class ConnectionLimiter:

@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
 from mailsuite.auth.base import AuthUnavailable, Userdb
+from mailsuite.auth.cache import AuthCache
 from mailsuite.auth.checker import LoginFailed
 from mailsuite.auth.expand import expand, user_vars
 from mailsuite.auth.interfaces import IMailUser, UserRecord
@@ -140,12 +141,14 @@ class MailRealm:
         store_factory: StoreFactory,
         run_blocking: Callable[..., Deferred[Any]],
         passdb_knows: Callable[[str], Awaitable[bool]] | None = None,
+        cache: AuthCache | None = None,
     ) -> None:
         self.userdbs = list(userdbs)
         self.settings = settings
         self.store_factory = store_factory
         self.run_blocking = run_blocking
         self.passdb_knows = passdb_knows
+        self.cache = cache
 
     async def find(self, user: str, authenticated: bool = False) -> UserRecord | None:
         """The user's record from the first userdb that knows them; None if none does.
@@ -153,6 +156,20 @@ class MailRealm:
         Raises:
             MailError: (TEMP) a userdb could not be asked and none knew the user.
         """
+        cache = self.cache if self.cache is not None and self.cache.enabled else None
+        if cache is not None:
+            hit = cache.get("userdb", user)
+            if hit is not None and hit.entries:
+                cached: UserRecord = hit.entries[0]
+                return cached
+            if hit is not None and not authenticated:
+                return None
+        record = await self._find_uncached(user, authenticated)
+        if cache is not None and (record is not None or not authenticated):
+            cache.put("userdb", user, (record,) if record is not None else ())
+        return record
+
+    async def _find_uncached(self, user: str, authenticated: bool) -> UserRecord | None:
         errors: list[str] = []
         for db in self.userdbs:
             try:

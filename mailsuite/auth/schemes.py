@@ -418,8 +418,8 @@ def cram_md5_response(stored: StoredPassword, challenge: bytes) -> bytes | None:
             return None
         outer = struct.unpack("<4I", ctx[:16])
         inner = struct.unpack("<4I", ctx[16:])
-        inner_digest = md5state.md5_continue(inner, 64, challenge)  # type: ignore[arg-type]
-        return md5state.md5_continue(outer, 64, inner_digest).hex().encode()  # type: ignore[arg-type]
+        inner_digest = md5state.md5_continue(inner, 64, challenge)
+        return md5state.md5_continue(outer, 64, inner_digest).hex().encode()
     return None
 
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from twisted.cred.portal import Portal
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from mailsuite.auth import schemes, scramkeys
+from mailsuite.auth.base import Clock
 from mailsuite.auth.cache import AuthCache
 from mailsuite.auth.checker import LoginFailed, PassdbChecker
 from mailsuite.auth.control import FlushRequests
@@ -70,12 +70,18 @@ def _valid_name(name: str) -> bool:
     )
 
 
+def _printable(name: str) -> str:
+    """A user name safe for one log line: control characters escaped, length capped."""
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in name[:100])
+    return shown + ("..." if len(name) > 100 else "")
+
+
 class MailAuthService:
     """Portal + policy; see the module docstring.
 
     Args:
         settings: the whole settings tree ([auth], [server] are used here).
-        clock: IReactorTime for penalty delays, CRAM-MD5 challenges, the cache.
+        clock: Clock for penalty delays, CRAM-MD5 challenges, the cache.
         checker: the passdb chain.
         realm: the userdb chain.
         cache: the auth cache (also reached for admin flushes).
@@ -86,7 +92,7 @@ class MailAuthService:
         self,
         settings: Settings,
         *,
-        clock: IReactorTime,
+        clock: Clock,
         run_blocking: Callable[..., Deferred[Any]],
         checker: PassdbChecker,
         realm: MailRealm,
@@ -108,7 +114,7 @@ class MailAuthService:
         self.networks = list(networks)
         self.rng = rng
         self.control = control
-        self.portal = Portal(realm, [checker])
+        self.portal = Portal(cast(Any, realm), [cast(Any, checker)])
         self._salt_key = rng(32)
 
     # --- policy ---------------------------------------------------------------------------
@@ -184,6 +190,7 @@ class MailAuthService:
         if creds.authzid:
             creds.authzid = self.normalize(creds.authzid)
         try:
+            avatar: Any
             _iface, avatar, logout = await self.portal.login(creds, None, IMailUser)
         except LoginFailed as e:
             shown = creds.username if not creds.authzid else f"{creds.authzid}*{creds.username}"
@@ -239,14 +246,14 @@ class MailAuthService:
         if code in ("authfailed", "nologin"):
             delay = self.penalty.failed(context.remote_ip)
             if delay > 0:
-                await deferLater(self.clock, delay, lambda: None)
+                await deferLater(cast(Any, self.clock), delay, lambda: None)
         return AuthFailure(code, message)
 
     def _log_failure(self, context: LoginContext, user: str, mech: str, reason: str) -> None:
         log.info(
             "auth: {service}({user},{ip})<{session}>: login failed, mech={mech}: {reason}",
             service=context.service,
-            user=user,
+            user=_printable(user),
             ip=context.remote_ip,
             session=context.session_id,
             mech=mech,
@@ -290,7 +297,9 @@ class MailAuthService:
             salt = mech.plain_salt(need.authcid)
             slow = stored.scheme != mech.mechanism
             if slow:
-                secret = await self.run_blocking(schemes.scram_secret, stored, mech.mechanism, salt)
+                secret = await self.checker.run_slow(
+                    schemes.scram_secret, stored, mech.mechanism, salt
+                )
             else:
                 secret = schemes.scram_secret(stored, mech.mechanism, salt)
             if isinstance(secret, scramkeys.ScramSecret):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.task import Clock
@@ -31,7 +31,7 @@ EX_NOPERM = 77
 ADMIN = LoginContext(service="admin", remote_ip="", secured=True, session_id="cli")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     auth = sub.add_parser("auth", help="test logins and manage the auth cache")
     asub = auth.add_subparsers(dest="auth_command", metavar="SUBCOMMAND")
     t = asub.add_parser("test", help="check a user's password through the passdb chain")
@@ -84,11 +84,11 @@ def run_test(args: argparse.Namespace) -> int:
         if event.get("log_namespace") == "mailsuite.auth" and "reason" in event:
             reasons.append(formatEvent(event))
 
-    globalLogPublisher.addObserver(observe)
+    globalLogPublisher.addObserver(cast(Any, observe))
     try:
         result = _wait(svc.login(args.user, password, ADMIN), clock)
     finally:
-        globalLogPublisher.removeObserver(observe)
+        globalLogPublisher.removeObserver(cast(Any, observe))
     if isinstance(result, AuthSuccess):
         avatar: Any = result.user
         print(f"passdb: {args.user} auth succeeded")

@@ -22,6 +22,9 @@ COMMAND_MODULES: list[str] = [
     "mailsuite.cli.auth",
     "mailsuite.cli.sieve",
     "mailsuite.cli.deliver",
+    "mailsuite.cli.mailbox",
+    "mailsuite.cli.index",
+    "mailsuite.cli.quota",
 ]
 
 

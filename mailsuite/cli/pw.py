@@ -18,7 +18,7 @@ __all__ = ["register"]
 DEFAULT_SCHEME = "SHA512-CRYPT"  # slow, salted, readable by every crypt(3)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("pw", help="make a password hash for a passwd-file or SQL passdb")
     p.add_argument("-s", "--scheme", default=DEFAULT_SCHEME, help="scheme (default: %(default)s)")
     p.add_argument("-p", "--password", help="the password (asked for when not given)")

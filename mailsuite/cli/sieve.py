@@ -7,6 +7,8 @@ the way a compiler does (``file:line: message``) on standard error; it exits
 ``mailsuite sieve test SCRIPT MESSAGE [-f SENDER] [-t RECIPIENT]`` runs a
 script over a message file and prints the actions it would take, one a line
 (like Pigeonhole's ``sieve-test``). Nothing is delivered or sent.
+
+``mailsuite sieve capabilities`` lists what ``require`` accepts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import email.policy
 import sys
 from typing import Any
 
-from mailsuite.sieve import MessageContext, SieveError, compile_script, evaluate
+from mailsuite.sieve import CAPABILITIES, MessageContext, SieveError, compile_script, evaluate
 from mailsuite.sieve.actions import Action, Discard, FileInto, Keep, Redirect, Reject, Vacation
 from mailsuite.sieve.ast import Script
 from mailsuite.sieve.cache import decode_script
@@ -30,7 +32,7 @@ EX_NOINPUT = 66  # sysexits.h: a file cannot be read
 
 
 def register(sub: Any) -> None:
-    """Add ``sieve check`` and ``sieve test`` to the ``mailsuite`` command."""
+    """Add ``sieve check``, ``sieve test`` and ``sieve capabilities`` to ``mailsuite``."""
     p = sub.add_parser("sieve", help="check and try Sieve scripts")
     ssub = p.add_subparsers(dest="sieve_command", metavar="SUBCOMMAND", required=True)
     check = ssub.add_parser("check", help="compile scripts and report errors as file:line: msg")
@@ -43,6 +45,13 @@ def register(sub: Any) -> None:
     test.add_argument("-t", "--recipient", default="user@example.org", help="envelope recipient")
     test.add_argument("-d", "--delimiter", default="+", help="recipient delimiter")
     test.set_defaults(func=_test)
+    caps = ssub.add_parser("capabilities", help="list the capabilities scripts may require")
+    caps.set_defaults(func=_capabilities)
+
+
+def _capabilities(args: argparse.Namespace) -> int:
+    print(" ".join(sorted(CAPABILITIES)))
+    return EX_OK
 
 
 def _read(path: str) -> bytes | None:

@@ -162,6 +162,9 @@ class AuthSettings:
     max_connections_per_user_ip: int = 10
     master_user_separator: str = "*"
     username_format: str = "%u"  # %Lu lowercases
+    # Slow hashes (Argon2, crypt, PBKDF2) verified at once; 0: one per CPU. Keeps the
+    # thread pool free for mail work while a login storm runs (Dovecot's auth workers).
+    hash_workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class Spool:
         self._path: str | None = None
         self._size = 0
         self._finished = False
+        self._closed = False
 
     @property
     def size(self) -> int:
@@ -76,6 +77,8 @@ class Spool:
         """A new reader positioned at the start of the body."""
         if not self._finished:
             raise ValueError("spool not finished")
+        if self._closed:
+            raise ValueError("spool already closed")
         if self._path is not None:
             return open(self._path, "rb")  # noqa: SIM115 - the caller closes it
         return io.BytesIO(self._frozen or b"")
@@ -99,6 +102,7 @@ class Spool:
         self._mem = None
         self._frozen = None
         self._finished = True
+        self._closed = True
 
     def __enter__(self) -> Spool:
         return self

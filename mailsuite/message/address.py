@@ -138,8 +138,8 @@ def _mailbox(tokens: list[Token]) -> Address | None:
         local, domain = _addr_spec(tokens)
         adl = None
         name = _comment_name(tokens)
-        if local is None and domain is None:
-            return None
+        if local is None and domain is None and not any(t[0] == "@" for t in tokens):
+            return None  # only comments or stray specials: no address here
     return Address(name, adl, local or MISSING_MAILBOX, domain or MISSING_DOMAIN)
 
 
@@ -193,9 +193,10 @@ def parse_address_list(value: str | None) -> tuple[Address, ...] | None:
             if addr is not None:
                 out.append(addr)
             cur = []
-            if in_group:
-                out.append(Address(None, None, None, None))
-                in_group = False
+            if not in_group:
+                break  # a stray ";" outside a group: stop here, as Dovecot does
+            out.append(Address(None, None, None, None))
+            in_group = False
         else:
             cur.append(tok)
     addr = _mailbox(cur)

@@ -65,7 +65,9 @@ def _params(pairs: Pairs) -> Params | None:
     return tuple((no_lf(k), no_lf(v)) for k, v in pairs) or None
 
 
-def _extension(header: HeaderBlock) -> tuple[Disposition | None, tuple[str, ...] | None, str | None]:
+def _extension(
+    header: HeaderBlock,
+) -> tuple[Disposition | None, tuple[str, ...] | None, str | None]:
     disposition: Disposition | None = None
     raw = header.first("content-disposition")
     if raw is not None:

@@ -6,10 +6,11 @@ RFC822.SIZE is "the number of octets in the message ... expressed in RFC 2822
 format") and POP3 count and send CRLF lines, so every size and byte returned
 by :mod:`mailsuite.message` is in CRLF form.
 
-Choice for odd input (the same as Dovecot's ``i_stream_create_crlf``): a bare
-LF becomes CRLF; a lone CR (not followed by LF) is left as it is, so a
-message that is already CRLF is never changed and sizes stay stable whatever
-the storage form.
+Choices for odd input, both Dovecot's: a bare LF becomes CRLF; a lone CR
+(not followed by LF) is left as it is, so a message that is already CRLF is
+never changed and sizes stay stable whatever the storage form. A NUL byte
+becomes 0x80, because IMAP literals cannot carry NUL (RFC 3501 section 4.3,
+CHAR8); the size does not change.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DEFAULT_CHUNK_BYTES = 65536
 
 
 def to_crlf(data: bytes) -> bytes:
-    """Return ``data`` with every bare LF turned into CRLF (lone CRs kept).
+    """Return ``data`` with every bare LF turned into CRLF (lone CRs kept, NUL -> 0x80).
 
     Args:
         data: message bytes with LF or CRLF (or mixed) line ends.
@@ -31,6 +32,8 @@ def to_crlf(data: bytes) -> bytes:
     Returns:
         The same bytes with CRLF line ends; ``data`` itself when already CRLF.
     """
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"\x80")
     if b"\r" not in data:
         # The Maildir case: LF only, one C-level pass.
         return data.replace(b"\n", b"\r\n") if b"\n" in data else data

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "HeaderBlock",
+    "charset_decode",
     "decode_2047",
     "decode_raw",
     "for_humans",
@@ -83,7 +84,9 @@ class HeaderBlock:
         idx = self._lookup().get(name.lower())
         if not idx:
             return None
-        return self.raw_values(name)[0]
+        raw = self.fields()[idx[0]][1]
+        value = raw[raw.find(b":") + 1 :]
+        return value[:-2] if value.endswith(b"\r\n") else value
 
     def select(self, names: Iterable[str], *, exclude: bool = False) -> bytes:
         """HEADER.FIELDS / HEADER.FIELDS.NOT (RFC 3501 section 6.4.5).
@@ -159,12 +162,24 @@ def _text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def charset_decode(data: bytes, charset: str) -> str | None:
+    """Decode ``data`` in a MIME charset, or None when the charset is unusable.
+
+    Only text codecs count: a message naming "base64", "rot13" or "zlib" as
+    its charset, or one whose codec fails anyway (idna, punycode), gets None
+    rather than an exception. Undecodable bytes become U+FFFD.
+    """
+    try:
+        info = codecs.lookup(charset.strip())
+        if not getattr(info, "_is_text_encoding", True):
+            return None
+        return data.decode(info.name, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return None
+
+
 def _decode_word(charset: bytes, enc: bytes, text: bytes) -> str | None:
     cs = charset.decode("ascii", "replace").split("*", 1)[0]  # RFC 2231 section 5 language
-    try:
-        codec = codecs.lookup(cs).name
-    except LookupError:
-        return None
     if enc in (b"B", b"b"):
         try:
             raw = base64.b64decode(text + b"=" * (-len(text) % 4))
@@ -173,7 +188,7 @@ def _decode_word(charset: bytes, enc: bytes, text: bytes) -> str | None:
     else:
         # RFC 2047 section 4.2: "_" is space in Q encoding.
         raw = binascii.a2b_qp(text.replace(b"_", b" "), header=False)
-    return raw.decode(codec, "replace")
+    return charset_decode(raw, cs)
 
 
 def decode_2047(value: bytes) -> str:

@@ -2,25 +2,35 @@
 
 ``Message.from_path`` reads the file up to the blank line that ends the
 header; header values, HEADER sections and ENVELOPE come from that alone.
-Anything that needs the body (sizes, TEXT, BODYSTRUCTURE, part sections)
-reads the whole file once and keeps it, in CRLF form, for the life of the
-object. Every byte and size returned is in CRLF form (see :mod:`crlf`).
+``rfc822_size`` streams the file without keeping it. Anything else that
+needs the body (TEXT, BODYSTRUCTURE, part sections) reads the whole file
+once and keeps it, in CRLF form, for the life of the object. Every byte and
+size returned is in CRLF form (see :mod:`mailsuite.message.crlf`).
 
 Section numbering follows RFC 3501 section 6.4.5: part 1 of a non-multipart
 message is its body; the parts of a multipart are numbered from 1; the parts
 of a message/rfc822 part are those of the message it encapsulates (part 1 of
 an encapsulated non-multipart message is its body). A section that does not
 exist returns None. HEADER, HEADER.FIELDS(.NOT) and TEXT of a part apply only
-to message/rfc822 parts (else None); MIME only to numbered parts.
+to message/rfc822 parts (else None); MIME only to numbered parts. A leaf part
+has no numbered parts ("1.1" of a text part is None; Dovecot answers with the
+part itself), except that part 1 of a non-multipart message is its body.
+Bytes and sizes match what Dovecot 2.3 sends for the same file (checked by
+tests/message/test_dovecot_oracle.py).
+
+A Message caches what it has parsed and is meant for one thread at a time;
+making one is cheap. For large bodies sent whole (BODY[], RFC822), stream the
+file through :func:`mailsuite.message.crlf_chunks` instead of ``full_bytes``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from mailsuite.message.build import build_bodystructure, build_envelope
-from mailsuite.message.crlf import bare_lf_count, to_crlf
+from mailsuite.message.crlf import bare_lf_count, crlf_size, to_crlf
 from mailsuite.message.headers import HeaderBlock, decode_2047, decode_raw, unfold
 from mailsuite.message.mime import Part, parse_tree
 from mailsuite.message.model import BodyStructure, Envelope
@@ -60,6 +70,7 @@ class Message:
         "_read_more",
         "_read_rest",
         "_size_hint",
+        "_short_read_is_eof",
         "_full",
         "_header",
         "_tree",
@@ -74,12 +85,15 @@ class Message:
         read_more: Callable[[int], bytes] | None,
         read_rest: Callable[[bytes], bytes] | None,
         size_hint: Callable[[], int] | None = None,
+        *,
+        short_read_is_eof: bool = False,
     ) -> None:
         self._head_raw = head_raw
         self._head_done = head_done
         self._read_more = read_more
         self._read_rest = read_rest
         self._size_hint = size_hint
+        self._short_read_is_eof = short_read_is_eof
         self._full: bytes | None = None
         self._header: HeaderBlock | None = None
         self._tree: Part | None = None
@@ -91,7 +105,7 @@ class Message:
     @classmethod
     def from_bytes(cls, data: bytes) -> Message:
         """A message held in memory (LF or CRLF line ends)."""
-        msg = cls(data, True, None, None)
+        msg = cls(b"", True, None, None)
         msg._full = to_crlf(data)
         return msg
 
@@ -108,29 +122,31 @@ class Message:
         return cls(b"", False, fileobj.read, rest)
 
     @classmethod
-    def from_path(cls, path: str) -> Message:
+    def from_path(cls, path: str | os.PathLike[str]) -> Message:
         """A message file; only its header is read until more is asked for.
 
         A file that cannot be read is treated as an empty message (the store
         reports missing or damaged files itself, with the user and path).
         """
 
-        state: dict[str, object] = {"pos": 0}
+        pos = [0]
 
         def more(n: int) -> bytes:
             try:
                 with open(path, "rb") as f:
-                    f.seek(int(state["pos"]))  # type: ignore[call-overload]
+                    f.seek(pos[0])
                     data = f.read(n)
             except OSError:
                 return b""
-            state["pos"] = int(state["pos"]) + len(data)  # type: ignore[call-overload]
+            pos[0] += len(data)
             return data
 
         def rest(have: bytes) -> bytes:
+            # Read only what follows the header bytes already in hand.
             try:
                 with open(path, "rb") as f:
-                    return f.read()
+                    f.seek(len(have))
+                    return have + f.read()
             except OSError:
                 return have
 
@@ -148,7 +164,9 @@ class Message:
             except OSError:
                 return 0
 
-        return cls(b"", False, more, rest, size)
+        # A short read of a regular file means end of file: a small message is
+        # then read once, header and body together.
+        return cls(b"", False, more, rest, size, short_read_is_eof=True)
 
     # -- loading --------------------------------------------------------
 
@@ -156,14 +174,17 @@ class Message:
         """Raw bytes that contain the whole header (and maybe some body)."""
         while not self._head_done:
             assert self._read_more is not None
-            chunk = self._read_more(_READ_BYTES)
-            if not chunk:
+            # Grow the reads so a huge header costs few reads, not thousands.
+            want = max(_READ_BYTES, len(self._head_raw))
+            chunk = self._read_more(want)
+            if not chunk or (self._short_read_is_eof and len(chunk) < want):
+                self._head_raw += chunk
                 self._head_done = True
                 self._read_more = None  # at end of file: the raw bytes are the message
                 self._read_rest = None
                 break
             self._head_raw += chunk
-            # Look a byte back so a blank line split across reads is found.
+            # Searched again from the start: a blank line split across reads is found.
             if _raw_header_end(self._head_raw) >= 0:
                 self._head_done = True
         return self._head_raw
@@ -185,9 +206,17 @@ class Message:
 
     def _hdr(self) -> HeaderBlock:
         if self._header is None:
-            if self._full is not None:
-                root = self._root()
-                self._header = root.header
+            if self._tree is not None:
+                self._header = self._tree.header
+            elif self._full is not None:
+                # The same rule as the MIME walker's for the top entity, without the walk.
+                full = self._full
+                if full.startswith(b"\r\n"):
+                    end = 2
+                else:
+                    blank = full.find(b"\r\n\r\n")
+                    end = len(full) if blank < 0 else blank + 4
+                self._header = HeaderBlock(full[:end])
             else:
                 head = self._head()
                 end = _raw_header_end(head)
@@ -198,6 +227,8 @@ class Message:
 
     def rfc822_size(self) -> int:
         """Size with CRLF line ends (IMAP RFC822.SIZE, POP3 LIST)."""
+        if self._full is None and self._head_done and self._read_rest is None:
+            return crlf_size(self._head_raw)  # the whole message is in hand
         if self._full is None and self._size_hint is not None:
             return self._size_hint()
         return len(self._data())

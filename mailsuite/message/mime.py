@@ -7,6 +7,8 @@ delimiters, section 5.2.1 message/rfc822 nesting) without building
 The walk is one pass over the delimiter lines, in order, the way Dovecot's
 parser reads a stream, and it draws part edges exactly where Dovecot does:
 
+* a line that starts with "--" and a boundary is a delimiter line, whatever
+  follows (RFC 2046 allows only white space there; Dovecot accepts any);
 * a delimiter line is checked against the open multiparts innermost first,
   so a nested multipart that reuses its parent's boundary still parses
   (real mail from some clients does this);
@@ -14,7 +16,8 @@ parser reads a stream, and it draws part edges exactly where Dovecot does:
 * the CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1),
   unless it is already the line end of the previous delimiter line (a nested
   close delimiter directly before the parent's delimiter keeps its CRLF);
-* a part without a blank line is all header and has an empty body;
+* a part without a blank line before the next delimiter is all header and
+  has an empty body (the CRLF before that delimiter is not in its header);
 * a multipart whose boundary is missing or never appears gets no children
   (BODYSTRUCTURE then shows one empty text/plain part);
 * a missing close delimiter ends the last part where its parent ends;
@@ -98,37 +101,50 @@ class _Delim:
 
 
 class _Walker:
-    __slots__ = ("buf", "count", "last_delim_end")
+    __slots__ = ("buf", "count", "last_delim_end", "found")
 
     def __init__(self, buf: bytes) -> None:
         self.buf = buf
         self.count = 0
         self.last_delim_end = -1
+        self.found: dict[bytes, tuple[int, int, int, bool]] = {}
 
-    def next_delim(self, pos: int, bounds: list[bytes]) -> _Delim | None:
-        """The next line at or after ``pos`` that is a delimiter of an open multipart."""
-        if not bounds:
+    def next_delim(self, pos: int, bounds: list[bytes], stop: int = -1) -> _Delim | None:
+        """The next line at or after ``pos`` (starting before ``stop``) that is a delimiter."""
+        best: _Delim | None = None
+        for level in range(len(bounds) - 1, -1, -1):  # innermost first wins a tie
+            ls, le, close = self._find(bounds[level], pos)
+            if ls >= 0 and (best is None or ls < best.start):
+                best = _Delim(ls, le, level, close)
+        if best is None or (stop >= 0 and best.start >= stop):
             return None
+        return best
+
+    def _find(self, boundary: bytes, pos: int) -> tuple[int, int, bool]:
+        """Next delimiter line of ``boundary`` starting at or after ``pos``: (start, end, close).
+
+        Searching for the whole ``LF--boundary`` needle lets ``bytes.find`` skip
+        through large attachments; answers are cached because the walk asks
+        again from later positions.
+        """
+        cached = self.found.get(boundary)
+        if cached is not None and cached[0] <= pos and (cached[1] < 0 or cached[1] >= pos):
+            return cached[1], cached[2], cached[3]
         buf = self.buf
-        # bytes.find runs at memchr speed; a regex scan of a large base64
-        # attachment costs ten times more.
-        i = buf.find(b"\n--", max(pos - 1, 0))
-        while i >= 0:
+        needle = b"\n--" + boundary
+        i = buf.find(needle, max(pos - 1, 0))
+        result = (-1, -1, False)
+        if i >= 0:
             ls = i + 1
             le = buf.find(b"\r\n", ls)
             line_end = len(buf) if le < 0 else le + 2
-            line = buf[ls + 2 : len(buf) if le < 0 else le]
-            for level in range(len(bounds) - 1, -1, -1):  # innermost first
-                b = bounds[level]
-                if not line.startswith(b):
-                    continue
-                rest = line[len(b) :]
-                if rest.startswith(b"--"):
-                    return _Delim(ls, line_end, level, True)
-                if not rest.strip(b" \t"):  # RFC 2046 5.1.1 transport padding
-                    return _Delim(ls, line_end, level, False)
-            i = buf.find(b"\n--", ls)
-        return None
+            rest = buf[ls + len(needle) - 1 : len(buf) if le < 0 else le]
+            # RFC 2046 5.1.1 allows only white space after the boundary; like
+            # Dovecot we accept any line that starts with it, so mail with junk
+            # after a delimiter splits the same way in both servers.
+            result = (ls, line_end, rest.startswith(b"--"))
+        self.found[boundary] = (pos, *result)
+        return result
 
     def parse(
         self, start: int, bounds: list[bytes], depth: int, digest: bool
@@ -136,20 +152,33 @@ class _Walker:
         """Parse the entity at ``start``; return it and the delimiter that ended it."""
         buf = self.buf
         self.count += 1
-        nxt = self.next_delim(start, bounds)
-        limit = len(buf) if nxt is None else nxt.start
-        if buf.startswith(b"\r\n", start) and start + 2 <= limit:
-            body_start = start + 2  # no header fields, only the blank line
+        if buf.startswith(b"\r\n", start):
+            hdr_stop, body_start = start, start + 2  # no fields, only the blank line
         else:
-            blank = buf.find(b"\r\n\r\n", start, limit)
-            body_start = limit if blank < 0 else blank + 4
-        part = Part(buf, start, body_start, limit)
+            blank = buf.find(b"\r\n\r\n", start)
+            if blank < 0:
+                hdr_stop = body_start = len(buf)
+            else:
+                hdr_stop, body_start = blank + 2, blank + 4
+        # Only a delimiter before the blank line can cut the header short; the
+        # search stops there, so deep nesting does not rescan the rest.
+        nxt = self.next_delim(start, bounds, hdr_stop)
+        if nxt is not None:
+            end = nxt.start
+            if end != self.last_delim_end and end - 2 >= start and buf[end - 2 : end] == b"\r\n":
+                # The CRLF before the delimiter leaves this header (RFC 2046 5.1.1)
+                # but, as in Dovecot, stays in the enclosing parts' bodies.
+                end -= 2
+                self.last_delim_end = nxt.start
+            return Part(buf, start, end, end), nxt  # all header, no body
+        part = Part(buf, start, body_start, len(buf))
         raw_ct = part.header.first("content-type")
         ct = parse_content_type(decode_raw(raw_ct)) if raw_ct is not None else None
         if ct is not None:
             part.type, part.subtype, part.params = ct
-        elif digest:
-            # RFC 2046 section 5.1.5: in a digest the default is message/rfc822.
+        elif digest and raw_ct is None:
+            # RFC 2046 section 5.1.5: in a digest the default is message/rfc822
+            # (an invalid Content-Type still means text/plain, RFC 2045 5.2).
             part.type, part.subtype = "message", "rfc822"
         mtype = part.type.lower()
         container = mtype == "multipart" or (
@@ -157,11 +186,14 @@ class _Walker:
         )
         if container and (depth + 1 >= MAX_MIME_DEPTH or self.count >= MAX_MIME_PARTS):
             part.type, part.subtype = "application", "octet-stream"
+            nxt = self.next_delim(part.body_start, bounds)
         elif mtype == "multipart":
             nxt = self._multipart(part, bounds, depth)
         elif container:
             inner, nxt = self.parse(part.body_start, bounds, depth + 1, False)
             part.message = inner
+        else:
+            nxt = self.next_delim(part.body_start, bounds)
         self._finish(part, nxt)
         if part.message is not None:
             part.end = part.message.end
@@ -187,14 +219,18 @@ class _Walker:
         return d  # an enclosing delimiter, or the end of the message (truncated)
 
     def _finish(self, part: Part, nxt: _Delim | None) -> None:
-        end = len(self.buf) if nxt is None else nxt.start
-        if (
-            nxt is not None
-            and end != self.last_delim_end
-            and end - 2 >= part.body_start
-            and self.buf[end - 2 : end] == b"\r\n"
-        ):
-            end -= 2  # RFC 2046 5.1.1: this CRLF is the delimiter's
+        buf = self.buf
+        end = len(buf) if nxt is None else nxt.start
+        if nxt is not None and end != self.last_delim_end and buf[end - 2 : end] == b"\r\n":
+            if end - 2 >= part.body_start:
+                end -= 2  # RFC 2046 5.1.1: this CRLF is the delimiter's
+            elif end == part.body_start and end - 2 >= part.start:
+                # Empty body right before a delimiter: the blank line's CRLF is
+                # the delimiter's, so the header ends without it (as Dovecot).
+                end -= 2
+                part.body_start = end
+                part._header = None
+                self.last_delim_end = nxt.start
         part.end = end
 
 

@@ -2,8 +2,12 @@
 
 Strings hold the raw header text, not RFC 2047-decoded: the bytes of the
 header decoded as UTF-8 with ``surrogateescape``, so
-``s.encode("utf-8", "surrogateescape")`` gives back the exact bytes to send
-(8-bit headers included). ``None`` is IMAP NIL.
+``s.encode("utf-8", "surrogateescape")`` gives the exact bytes to send
+(8-bit headers included: send those as literals). ``None`` is IMAP NIL.
+They are already cleaned the way Dovecot 2.3 sends them, so the renderer
+only quotes: no CR, LF or NUL (NUL became U+FFFD); the subject and display
+names have tabs and runs of white space collapsed to one space; other header
+strings keep their white space but lose line breaks.
 
 ``to_json``/``from_json`` give the compact form the store caches. The first
 element of every blob is :data:`JSON_VERSION`; ``from_json`` raises

@@ -30,11 +30,12 @@ Pairs = list[tuple[str, str]]
 
 
 class _Scanner:
-    __slots__ = ("s", "i")
+    __slots__ = ("s", "i", "broken")
 
     def __init__(self, s: str) -> None:
         self.s = s
         self.i = 0
+        self.broken = False  # an unterminated comment was seen
 
     def skip_cfws(self) -> None:
         s = self.s
@@ -63,6 +64,7 @@ class _Scanner:
                     self.i += 1
                     return
             self.i += 1
+        self.broken = True
 
     def peek(self) -> str:
         return self.s[self.i] if self.i < len(self.s) else ""
@@ -74,8 +76,8 @@ class _Scanner:
         self.i = m.end()
         return m.group(0)
 
-    def quoted(self) -> str:
-        # RFC 822 quoted-string; an unterminated one runs to the end.
+    def quoted(self) -> str | None:
+        # RFC 822 quoted-string; an unterminated one is invalid (None), as in Dovecot.
         s = self.s
         self.i += 1
         out = []
@@ -87,10 +89,10 @@ class _Scanner:
                 continue
             self.i += 1
             if c == '"':
-                break
+                return "".join(out)
             if c not in "\r\n":
                 out.append(c)
-        return "".join(out)
+        return None
 
     def value(self) -> str | None:
         if self.peek() == '"':
@@ -131,9 +133,16 @@ def parse_content_type(value: str) -> tuple[str, str, Pairs] | None:
     sc.i += 1
     sc.skip_cfws()
     subtype = sc.token()
-    if subtype is None:
+    if subtype is None or not _clean_end(sc):
         return None
     return mtype, subtype, _params(sc)
+
+
+def _clean_end(sc: _Scanner) -> bool:
+    # Dovecot's rule: after the value only parameters may follow, so junk
+    # ("text/pla in", "multipart/mi:xed", an open comment) makes it invalid.
+    sc.skip_cfws()
+    return not sc.broken and (sc.i >= len(sc.s) or sc.s[sc.i] == ";")
 
 
 def parse_disposition(value: str) -> tuple[str, Pairs] | None:
@@ -141,7 +150,7 @@ def parse_disposition(value: str) -> tuple[str, Pairs] | None:
     sc = _Scanner(value)
     sc.skip_cfws()
     dtype = sc.token()
-    if dtype is None:
+    if dtype is None or not _clean_end(sc):
         return None
     return dtype, _params(sc)
 
@@ -186,9 +195,12 @@ def _params(sc: _Scanner) -> Pairs:
             continue
         sc.i += 1
         sc.skip_cfws()
-        val = sc.value()
-        if val is None:
-            val = ""
+        if sc.peek() == '"':
+            val = sc.quoted()
+            if val is None:
+                continue  # unterminated quoted string: the parameter is dropped
+        else:
+            val = sc.value() or ""
         raw.append((key, val))
     return _merge_2231(raw)
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 from collections.abc import Iterator
 
-from mailsuite.message.headers import decode_raw
+from mailsuite.message.headers import charset_decode, decode_raw
 from mailsuite.message.mime import Part
 from mailsuite.message.params import parse_token
 
@@ -33,14 +32,17 @@ def decode_transfer(body: bytes, encoding: str | None) -> bytes:
 
 
 def part_charset(part: Part) -> str:
-    """The Python codec for a part's charset parameter (UTF-8 when unknown)."""
-    cs = next((v for k, v in part.params if k.lower() == "charset"), "us-ascii")
-    try:
-        name = codecs.lookup(cs.strip()).name
-    except (LookupError, ValueError):
-        return "utf-8"
-    # US-ASCII mail routinely carries 8-bit text; UTF-8 is the better guess for it.
-    return "utf-8" if name == "ascii" else name
+    """The part's charset parameter (US-ASCII when it names none)."""
+    return next((v for k, v in part.params if k.lower() == "charset"), "us-ascii")
+
+
+def _decode(data: bytes, charset: str) -> str:
+    # US-ASCII mail routinely carries 8-bit text: UTF-8 reads it best. An
+    # unknown or unusable charset falls back to UTF-8 too.
+    if charset.strip().lower() in ("us-ascii", "ascii"):
+        charset = "utf-8"
+    text = charset_decode(data, charset)
+    return text if text is not None else data.decode("utf-8", "replace")
 
 
 def _leaves(part: Part, depth: int = 0) -> Iterator[Part]:
@@ -61,4 +63,4 @@ def decoded_text_parts(root: Part) -> Iterator[str]:
         raw_cte = part.header.first("content-transfer-encoding")
         cte = parse_token(decode_raw(raw_cte)) if raw_cte is not None else None
         data = decode_transfer(part.body(), cte)
-        yield data.decode(part_charset(part), "replace")
+        yield _decode(data, part_charset(part))

@@ -9,6 +9,7 @@ redirect and vacation.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from twisted.application import service
 from twisted.application.internet import StreamServerEndpointService
@@ -17,7 +18,6 @@ from twisted.internet.endpoints import (
     TCP6ServerEndpoint,
     UNIXServerEndpoint,
 )
-from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
 from mailsuite.config import Settings, resolve_path
@@ -111,10 +111,10 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         timeout_s=lmtp.timeout_s,
         debug_protocol=settings.log.debug_protocol,
     )
-    services: list[service.IService] = []
+    services: list[Any] = []
     for i, value in enumerate(lmtp.listen):
         host_, port_ = _parse_listen(value, f"[lmtp] listen[{i}]")
-        endpoint: IStreamServerEndpoint
+        endpoint: Any
         if ":" in host_:
             endpoint = TCP6ServerEndpoint(ctx.reactor, port_, interface=host_)
         else:
@@ -132,5 +132,5 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         services.append(svc)
     for svc in services:
         # A port already in use must stop start-up, not be logged and ignored.
-        svc._raiseSynchronously = True  # type: ignore[attr-defined]
+        svc._raiseSynchronously = True
     return services

@@ -7,7 +7,9 @@ immutable :class:`Script`; :func:`evaluate` runs it over one message's
 
 Supported: RFC 5228 core with envelope and fileinto, imap4flags (RFC 5232),
 copy (RFC 3894), mailbox (RFC 5490), subaddress (RFC 5233), vacation
-(RFC 5230, with :seconds from RFC 6131), reject and ereject (RFC 5429).
+(RFC 5230, with :seconds from RFC 6131), reject and ereject (RFC 5429),
+relational (RFC 5231) with i;ascii-numeric (RFC 4790), encoded-character.
+See ``docs/sieve.md``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from mailsuite.sieve.actions import (
     Vacation,
 )
 from mailsuite.sieve.ast import Script
-from mailsuite.sieve.compiler import CAPABILITIES, compile_script
+from mailsuite.sieve.compiler import compile_script
 from mailsuite.sieve.context import EvalOptions, MessageContext
 from mailsuite.sieve.errors import SieveError
 from mailsuite.sieve.interp import evaluate, evaluate_all
+from mailsuite.sieve.spec import CAPABILITIES
 
 __all__ = [
     "CAPABILITIES",

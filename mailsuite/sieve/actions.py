@@ -118,28 +118,38 @@ class ActionCollector:
     max_actions: int
     implicit_keep: bool = True
     discarded: bool = False
-    explicit_delivery_line: int = 0  # a keep/fileinto/redirect ran (conflicts with reject)
-    reject_line: int = 0
-    vacation_line: int = 0
+    # Where (script path, line) a keep/fileinto/redirect, a reject and a
+    # vacation first ran: reject conflicts with the others.
+    delivery_at: tuple[str, int] | None = None
+    reject_at: tuple[str, int] | None = None
+    vacation_at: tuple[str, int] | None = None
     _actions: list[Action] = field(default_factory=list)
 
     def error(self, message: str, line: int) -> SieveError:
         return SieveError(message, self.path, line)
 
+    def _where(self, at: tuple[str, int]) -> str:
+        """'line N' in the current script, 'path:N' in another (before/after scripts)."""
+        return f"line {at[1]}" if at[0] == self.path else f"{at[0]}:{at[1]}"
+
+    def _delivered(self, line: int) -> None:
+        if self.delivery_at is None:
+            self.delivery_at = (self.path, line)
+
     def _add(self, action: Action, line: int) -> None:
-        # RFC 5228 2.10.3: the same delivery twice is done once; flags merge.
+        # RFC 5228 2.10.3: the same delivery twice is done once. The later
+        # action's flags win, as in Pigeonhole (scripts move over unchanged);
+        # :create sticks once asked for, so the store never fails for want of it.
         for i, old in enumerate(self._actions):
             if isinstance(old, Keep) and isinstance(action, Keep):
-                self._actions[i] = Keep(_union(old.flags, action.flags))
+                self._actions[i] = action
                 return
             if (
                 isinstance(old, FileInto)
                 and isinstance(action, FileInto)
                 and old.mailbox == action.mailbox
             ):
-                self._actions[i] = FileInto(
-                    old.mailbox, _union(old.flags, action.flags), old.create or action.create
-                )
+                self._actions[i] = FileInto(old.mailbox, action.flags, old.create or action.create)
                 return
             if old == action:
                 return
@@ -149,7 +159,7 @@ class ActionCollector:
 
     def keep(self, flags: frozenset[str], line: int) -> None:
         self.implicit_keep = False
-        self.explicit_delivery_line = self.explicit_delivery_line or line
+        self._delivered(line)
         self._add(Keep(flags), line)
 
     def fileinto(
@@ -158,7 +168,7 @@ class ActionCollector:
         # RFC 3894 3: with :copy the implicit keep stays as it was.
         if not copy:
             self.implicit_keep = False
-        self.explicit_delivery_line = self.explicit_delivery_line or line
+        self._delivered(line)
         # RFC 5228 2.10.3: keep is fileinto "INBOX"; do them once.
         if mailbox.upper() == "INBOX":
             self._add(Keep(flags), line)
@@ -168,7 +178,7 @@ class ActionCollector:
     def redirect(self, address: str, copy: bool, line: int) -> None:
         if not copy:
             self.implicit_keep = False
-        self.explicit_delivery_line = self.explicit_delivery_line or line
+        self._delivered(line)
         action = Redirect(address)
         if action not in self._actions:
             count = sum(1 for a in self._actions if isinstance(a, Redirect))
@@ -183,22 +193,24 @@ class ActionCollector:
         self.discarded = True
 
     def reject(self, reason: str, extended: bool, line: int) -> None:
-        if self.reject_line:
+        if self.reject_at is not None:
             raise self.error(
-                f"only one reject/ereject per message (the first ran on line {self.reject_line})",
+                "only one reject/ereject per message "
+                f"(the first ran on {self._where(self.reject_at)})",
                 line,
             )
         self.implicit_keep = False
-        self.reject_line = line
+        self.reject_at = (self.path, line)
         self._add(Reject(reason, extended), line)
 
     def vacation(self, action: Vacation | None, line: int) -> None:
         # RFC 5230 4.7 / RFC 5429 2.3: at most one vacation, and not with reject.
-        if self.vacation_line:
+        if self.vacation_at is not None:
             raise self.error(
-                f"only one vacation per message (the first ran on line {self.vacation_line})", line
+                f"only one vacation per message (the first ran on {self._where(self.vacation_at)})",
+                line,
             )
-        self.vacation_line = line
+        self.vacation_at = (self.path, line)
         if action is not None:
             self._add(action, line)
 
@@ -212,20 +224,24 @@ class ActionCollector:
         Raises:
             SieveError: reject was combined with an action it conflicts with.
         """
-        if self.reject_line:
-            if self.vacation_line:
+        if self.reject_at is not None:
+            path, line = self.reject_at
+            self.path = path  # the error is the reject's, in its own script
+            if self.vacation_at is not None:
                 raise self.error(
-                    f"reject cannot be combined with vacation (line {self.vacation_line})",
-                    self.reject_line,
+                    f"reject cannot be combined with vacation ({self._where(self.vacation_at)})",
+                    line,
                 )
-            if self.explicit_delivery_line:
+            if self.delivery_at is not None:
                 raise self.error(
                     "reject cannot be combined with keep, fileinto or redirect "
-                    f"(line {self.explicit_delivery_line})",
-                    self.reject_line,
+                    f"({self._where(self.delivery_at)})",
+                    line,
                 )
         actions = list(self._actions)
         if self.implicit_keep:
+            # A ":copy" keep of INBOX and the implicit keep are one delivery;
+            # it carries both sets of flags rather than lose one.
             merged = False
             for i, a in enumerate(actions):
                 if isinstance(a, Keep):

@@ -12,6 +12,8 @@ import re
 from email.utils import getaddresses, parseaddr
 from typing import Final
 
+from mailsuite.sieve.match import ascii_casefold
+
 __all__ = [
     "AddressPart",
     "address_part",
@@ -30,7 +32,9 @@ class AddressPart(enum.Enum):
 
 
 # RFC 5322 3.2.3 atext (plus "." for dot-atom) and non-ASCII (RFC 6532), or a quoted string.
-_LOCAL: Final = r"""(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\U0010ffff]+|"(?:[^"\\\r\n]|\\.)*")"""
+_LOCAL: Final = (
+    r"""(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\U0010ffff]+|"(?:[^"\\\r\n]|\\[^\r\n])*")"""
+)
 _DOMAIN: Final = (
     r"(?:[A-Za-z0-9\-\u0080-\U0010ffff]+(?:\.[A-Za-z0-9\-\u0080-\U0010ffff]+)*|\[[^\]\s]+\])"
 )
@@ -46,12 +50,13 @@ def normalize_address(text: str) -> str | None:
     text = text.strip()
     if not text:
         return None
-    if _ADDR_SPEC.fullmatch(text):
-        return text
-    _, addr = parseaddr(text)
-    if addr and _ADDR_SPEC.fullmatch(addr):
-        return addr
-    return None
+    if not _ADDR_SPEC.fullmatch(text):
+        _, text = parseaddr(text)
+        if not text or not _ADDR_SPEC.fullmatch(text):
+            return None
+    # Domains are case-insensitive (RFC 5321 2.4); the local part is not.
+    local, domain = split_local(text)
+    return f"{local}@{ascii_casefold(domain)}"
 
 
 def header_addresses(values: list[str]) -> list[str]:

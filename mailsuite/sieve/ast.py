@@ -13,9 +13,14 @@ from dataclasses import dataclass
 
 from mailsuite.sieve.address import AddressPart
 from mailsuite.sieve.match import Matcher
+from mailsuite.sieve.variables import DynamicMatcher, Text
+
+# A matcher whose keys are fixed, or one built at run time from variables.
+AnyMatcher = Matcher | DynamicMatcher
 
 __all__ = [
     "AddressTest",
+    "AnyMatcher",
     "AllOf",
     "AnyOf",
     "Command",
@@ -35,8 +40,10 @@ __all__ = [
     "RedirectCmd",
     "RejectCmd",
     "Script",
+    "SetCmd",
     "SizeTest",
     "StopCmd",
+    "StringTest",
     "Test",
     "VacationCmd",
 ]
@@ -49,9 +56,9 @@ __all__ = [
 class AddressTest:
     """``address`` (RFC 5228 5.1): addresses in the named headers."""
 
-    headers: tuple[str, ...]
+    headers: tuple[Text, ...]
     part: AddressPart
-    matcher: Matcher
+    matcher: AnyMatcher
     line: int
 
 
@@ -61,7 +68,7 @@ class EnvelopeTest:
 
     parts: tuple[str, ...]
     part: AddressPart
-    matcher: Matcher
+    matcher: AnyMatcher
     line: int
 
 
@@ -69,8 +76,8 @@ class EnvelopeTest:
 class HeaderTest:
     """``header`` (RFC 5228 5.7)."""
 
-    headers: tuple[str, ...]
-    matcher: Matcher
+    headers: tuple[Text, ...]
+    matcher: AnyMatcher
     line: int
 
 
@@ -78,7 +85,7 @@ class HeaderTest:
 class ExistsTest:
     """``exists`` (RFC 5228 5.5): true when every named header is present."""
 
-    headers: tuple[str, ...]
+    headers: tuple[Text, ...]
     line: int
 
 
@@ -119,9 +126,10 @@ class Constant:
 
 @dataclass(frozen=True, slots=True)
 class HasFlagTest:
-    """``hasflag`` (RFC 5232 4) on the internal flags variable."""
+    """``hasflag`` (RFC 5232 4) on the internal variable or the named ones."""
 
-    matcher: Matcher
+    matcher: AnyMatcher
+    variables: tuple[str, ...]
     line: int
 
 
@@ -129,7 +137,16 @@ class HasFlagTest:
 class MailboxExistsTest:
     """``mailboxexists`` (RFC 5490 3.1): true when every named mailbox exists."""
 
-    mailboxes: tuple[str, ...]
+    mailboxes: tuple[Text, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class StringTest:
+    """``string`` (RFC 5229 5): match expanded strings against keys."""
+
+    sources: tuple[Text, ...]
+    matcher: AnyMatcher
     line: int
 
 
@@ -145,6 +162,7 @@ Test = (
     | Constant
     | HasFlagTest
     | MailboxExistsTest
+    | StringTest
 )
 
 
@@ -168,7 +186,7 @@ class StopCmd:
 class KeepCmd:
     """``keep``; ``flags`` None means "the internal variable at this point" (RFC 5232 5)."""
 
-    flags: tuple[str, ...] | None
+    flags: tuple[Text, ...] | None
     line: int
 
 
@@ -179,16 +197,16 @@ class DiscardCmd:
 
 @dataclass(frozen=True, slots=True)
 class FileIntoCmd:
-    mailbox: str
+    mailbox: Text
     copy: bool
     create: bool
-    flags: tuple[str, ...] | None
+    flags: tuple[Text, ...] | None
     line: int
 
 
 @dataclass(frozen=True, slots=True)
 class RedirectCmd:
-    address: str
+    address: Text
     copy: bool
     line: int
 
@@ -197,7 +215,7 @@ class RedirectCmd:
 class RejectCmd:
     """``reject`` or ``ereject`` (RFC 5429)."""
 
-    reason: str
+    reason: Text
     extended: bool
     line: int
 
@@ -206,14 +224,14 @@ class RejectCmd:
 class VacationCmd:
     """``vacation`` (RFC 5230; ``seconds`` from RFC 6131 when :seconds was used)."""
 
-    reason: str
+    reason: Text
     days: int | None
     seconds: int | None
-    subject: str | None
-    from_addr: str | None
-    addresses: tuple[str, ...]
+    subject: Text | None
+    from_addr: Text | None
+    addresses: tuple[Text, ...]
     mime: bool
-    handle: str | None
+    handle: Text | None
     line: int
 
 
@@ -225,10 +243,21 @@ class FlagOp(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class FlagCmd:
-    """``setflag``/``addflag``/``removeflag`` on the internal variable (RFC 5232 3)."""
+    """``setflag``/``addflag``/``removeflag`` (RFC 5232 3); ``variable`` "" is the internal one."""
 
     op: FlagOp
-    flags: tuple[str, ...]
+    flags: tuple[Text, ...]
+    line: int
+    variable: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetCmd:
+    """``set`` (RFC 5229 4): assign a variable, after the modifiers."""
+
+    name: str
+    value: Text
+    modifiers: tuple[str, ...]
     line: int
 
 
@@ -242,6 +271,7 @@ Command = (
     | RejectCmd
     | VacationCmd
     | FlagCmd
+    | SetCmd
 )
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
 
 from mailsuite.sieve import ast
 from mailsuite.sieve.address import AddressPart, normalize_address
+from mailsuite.sieve.ast import AnyMatcher
 from mailsuite.sieve.encoded import decode_encoded_characters
 from mailsuite.sieve.errors import SieveError
 from mailsuite.sieve.flags import parse_flags
-from mailsuite.sieve.match import COMPARATORS, Comparator, Matcher, MatchType
+from mailsuite.sieve.match import COMPARATORS, RELATIONS, Comparator, Matcher, MatchType
 from mailsuite.sieve.parser import (
     Argument,
     CommandNode,
@@ -29,87 +29,35 @@ from mailsuite.sieve.parser import (
     TestNode,
     parse,
 )
-
-__all__ = ["CAPABILITIES", "compile_script"]
-
-# What "require" accepts (RFC 5228 3.2: anything else is an error).
-CAPABILITIES: Final = frozenset(
-    {
-        "fileinto",
-        "envelope",
-        "reject",  # RFC 5429
-        "ereject",  # RFC 5429
-        "imap4flags",  # RFC 5232
-        "copy",  # RFC 3894
-        "mailbox",  # RFC 5490
-        "subaddress",  # RFC 5233
-        "vacation",  # RFC 5230
-        "vacation-seconds",  # RFC 6131
-        "encoded-character",  # RFC 5228 2.4.2.4
-        "comparator-i;octet",  # RFC 5228 2.7.3: always there, may be required
-        "comparator-i;ascii-casemap",
-    }
+from mailsuite.sieve.spec import (
+    ALL_COMMANDS,
+    ALL_TESTS,
+    CAPABILITIES,
+    COMMAND_CAPS,
+    COMPARATOR_TAG,
+    ENVELOPE_PARTS,
+    FLAGS_TAG,
+    FTEXT,
+    MATCH_TAGS,
+    PART_TAGS,
+    SET_TAGS,
+    TEST_CAPS,
+    VACATION_TAGS,
+    Kind,
+    Tag,
+    kind_name,
+    positional_count,
+)
+from mailsuite.sieve.variables import (
+    DynamicMatcher,
+    NamespaceError,
+    Template,
+    Text,
+    parse_template,
+    valid_name,
 )
 
-# Commands and tests that exist only with a capability.
-_COMMAND_CAPS: Final = {
-    "fileinto": "fileinto",
-    "reject": "reject",
-    "ereject": "ereject",
-    "vacation": "vacation",
-    "setflag": "imap4flags",
-    "addflag": "imap4flags",
-    "removeflag": "imap4flags",
-}
-_TEST_CAPS: Final = {
-    "envelope": "envelope",
-    "hasflag": "imap4flags",
-    "mailboxexists": "mailbox",
-}
-_ALL_COMMANDS: Final = frozenset(
-    {"require", "if", "elsif", "else", "stop", "keep", "discard", "redirect"} | set(_COMMAND_CAPS)
-)
-_ALL_TESTS: Final = frozenset(
-    {"address", "allof", "anyof", "exists", "false", "header", "not", "size", "true"}
-    | set(_TEST_CAPS)
-)
-
-Kind = Literal["string", "strings", "number"] | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Tag:
-    slot: str  # tags sharing a slot exclude each other (one match type, ...)
-    kind: Kind  # the argument the tag takes, None for a bare tag
-    capability: str | None = None
-
-
-_MATCH: Final = {
-    "is": _Tag("match", None),
-    "contains": _Tag("match", None),
-    "matches": _Tag("match", None),
-}
-_COMPARATOR: Final = {"comparator": _Tag("comparator", "string")}
-_PARTS: Final = {
-    "all": _Tag("part", None),
-    "localpart": _Tag("part", None),
-    "domain": _Tag("part", None),
-    "user": _Tag("part", None, "subaddress"),
-    "detail": _Tag("part", None, "subaddress"),
-}
-_FLAGS_TAG: Final = {"flags": _Tag("flags", "strings", "imap4flags")}
-_VACATION_TAGS: Final = {
-    "days": _Tag("period", "number"),
-    "seconds": _Tag("period", "number", "vacation-seconds"),
-    "subject": _Tag("subject", "string"),
-    "from": _Tag("from", "string"),
-    "addresses": _Tag("addresses", "strings"),
-    "mime": _Tag("mime", None),
-    "handle": _Tag("handle", "string"),
-}
-_ENVELOPE_PARTS: Final = frozenset({"from", "to"})
-# RFC 5322 3.6.8: field-name = 1*ftext; ftext = %d33-57 / %d59-126
-_FTEXT: Final = frozenset(chr(c) for c in range(33, 127) if c != 58)
+__all__ = ["compile_script"]
 
 
 class _Skip(Exception):
@@ -170,7 +118,7 @@ class _Compiler:
         self,
         name: str,
         args: Sequence[Argument],
-        tags: dict[str, _Tag],
+        tags: dict[str, Tag],
         positional: Sequence[tuple[str, Kind]],
         line: int,
     ) -> _Args:
@@ -201,12 +149,12 @@ class _Compiler:
             value: object = None
             if spec.kind is not None:
                 if i >= len(args):
-                    raise self.fail(f"':{arg.name}' needs a {_kind_name(spec.kind)}", arg.line)
+                    raise self.fail(f"':{arg.name}' needs a {kind_name(spec.kind)}", arg.line)
                 value = self.typed(args[i], spec.kind, f"':{arg.name}'")
                 i += 1
             out.tags[spec.slot] = (arg.name, value)
         if len(out.positional) != len(positional):
-            want = ", ".join(f"{n}: {_kind_name(k)}" for n, k in positional) or "none"
+            want = ", ".join(f"{n}: {kind_name(k)}" for n, k in positional) or "none"
             raise self.fail(
                 f"'{name}' takes {len(positional)} positional argument(s) ({want}), "
                 f"got {len(out.positional)}",
@@ -229,12 +177,18 @@ class _Compiler:
                     values = tuple(decode_encoded_characters(v) for v in values)
                 except ValueError as e:
                     raise self.fail(f"bad encoded character in {what}: {e}", arg.line) from None
-            if kind == "strings":
-                return values
+            texts: tuple[Text, ...] = values
+            if kind in ("text", "texts") and "variables" in self.requires:
+                try:
+                    texts = tuple(parse_template(v) for v in values)
+                except NamespaceError as e:
+                    raise self.fail(f"{what}: {e}", arg.line) from None
+            if kind in ("strings", "texts"):
+                return texts
             # A one-element list where a string is due is accepted: it means the same.
-            if len(values) == 1:
-                return values[0]
-        raise self.fail(f"{what} must be a {_kind_name(kind)}", arg.line)
+            if len(texts) == 1:
+                return texts[0]
+        raise self.fail(f"{what} must be a {kind_name(kind)}", arg.line)
 
     def need(self, capability: str, name: str, line: int) -> None:
         if capability not in self.requires:
@@ -297,7 +251,7 @@ class _Compiler:
     def no_tests_or_block(self, node: CommandNode) -> None:
         if node.tests:
             found = node.tests[0].name
-            hint = f" (missing ';' before '{found}'?)" if found in _ALL_COMMANDS else ""
+            hint = f" (missing ';' before '{found}'?)" if found in ALL_COMMANDS else ""
             raise self.fail(f"'{node.name}' takes no test{hint}", node.line)
         if node.block is not None:
             raise self.fail(f"'{node.name}' takes no block; end it with ';'", node.line)
@@ -319,11 +273,11 @@ class _Compiler:
 
     def command(self, node: CommandNode) -> ast.Command:
         name = node.name
-        if name not in _ALL_COMMANDS:
-            hint = " (it is a test: use it inside 'if')" if name in _ALL_TESTS else ""
+        if name not in ALL_COMMANDS:
+            hint = " (it is a test: use it inside 'if')" if name in ALL_TESTS else ""
             raise self.fail(f"unknown command '{name}'{hint}", node.line)
-        if name in _COMMAND_CAPS:
-            self.need(_COMMAND_CAPS[name], name, node.line)
+        if name in COMMAND_CAPS:
+            self.need(COMMAND_CAPS[name], name, node.line)
         self.no_tests_or_block(node)
         line = node.line
         if name == "stop":
@@ -333,17 +287,17 @@ class _Compiler:
             self.split(name, node.args, {}, [], line)
             return ast.DiscardCmd(line)
         if name == "keep":
-            a = self.split(name, node.args, _FLAGS_TAG, [], line)
+            a = self.split(name, node.args, FLAGS_TAG, [], line)
             return ast.KeepCmd(_flags(a.value("flags")), line)
         if name == "fileinto":
             tags = {
-                **_FLAGS_TAG,
-                "copy": _Tag("copy", None, "copy"),
-                "create": _Tag("create", None, "mailbox"),
+                **FLAGS_TAG,
+                "copy": Tag("copy", None, "copy"),
+                "create": Tag("create", None, "mailbox"),
             }
-            a = self.split(name, node.args, tags, [("mailbox", "string")], line)
-            mailbox = str(a.positional[0])
-            if not mailbox:
+            a = self.split(name, node.args, tags, [("mailbox", "text")], line)
+            mailbox = _text(a.positional[0])
+            if mailbox == "":
                 raise self.fail("'fileinto' needs a mailbox name, got \"\"", line)
             return ast.FileIntoCmd(
                 mailbox,
@@ -356,58 +310,79 @@ class _Compiler:
             a = self.split(
                 name,
                 node.args,
-                {"copy": _Tag("copy", None, "copy")},
-                [("address", "string")],
+                {"copy": Tag("copy", None, "copy")},
+                [("address", "text")],
                 line,
             )
-            addr = normalize_address(str(a.positional[0]))
+            target = _text(a.positional[0])
+            # A fixed address is checked now (RFC 5228 4.2); one built from
+            # variables when the redirect runs.
+            addr = normalize_address(target) if isinstance(target, str) else target
             if addr is None:
                 raise self.fail(
                     f"'redirect' needs a valid mail address, got {a.positional[0]!r}", line
                 )
             return ast.RedirectCmd(addr, a.tag("copy") is not None, line)
         if name in ("reject", "ereject"):
-            a = self.split(name, node.args, {}, [("reason", "string")], line)
-            return ast.RejectCmd(str(a.positional[0]), name == "ereject", line)
+            a = self.split(name, node.args, {}, [("reason", "text")], line)
+            return ast.RejectCmd(_text(a.positional[0]), name == "ereject", line)
         if name == "vacation":
             return self.vacation(node)
-        # setflag / addflag / removeflag (RFC 5232 3)
-        if _positional_count(node.args, {}) == 2:
-            raise self.fail(
-                f"'{name}' with a variable name needs the \"variables\" extension "
-                "(not supported here)",
-                line,
-            )
-        a = self.split(name, node.args, {}, [("list-of-flags", "strings")], line)
-        strings = a.positional[0]
+        if name == "set":
+            return self.set_command(node)
+        # setflag / addflag / removeflag (RFC 5232 3): [variablename] list-of-flags
+        variable = ""
+        flags_spec: list[tuple[str, Kind]] = [("list-of-flags", "texts")]
+        if positional_count(node.args, {}) == 2:
+            self.need("variables", f"{name} with a variable name", line)
+            flags_spec.insert(0, ("variablename", "string"))
+        a = self.split(name, node.args, {}, flags_spec, line)
+        if len(a.positional) == 2:
+            variable = self.variable_name(a.positional[0], line)
+        strings = a.positional[-1]
         assert isinstance(strings, tuple)
-        return ast.FlagCmd(ast.FlagOp(name), tuple(strings), line)
+        return ast.FlagCmd(ast.FlagOp(name), tuple(strings), line, variable)
+
+    def variable_name(self, value: object, line: int) -> str:
+        name = str(value)
+        if not valid_name(name):
+            raise self.fail(f"{name!r} is not a valid variable name", line)
+        return name.lower()
+
+    def set_command(self, node: CommandNode) -> ast.SetCmd:
+        line = node.line
+        a = self.split("set", node.args, SET_TAGS, [("name", "string"), ("value", "text")], line)
+        modifiers = tuple(tag for tag, _ in a.tags.values())
+        name = self.variable_name(a.positional[0], line)
+        return ast.SetCmd(name, _text(a.positional[1]), modifiers, line)
 
     def vacation(self, node: CommandNode) -> ast.VacationCmd:
         line = node.line
-        a = self.split("vacation", node.args, _VACATION_TAGS, [("reason", "string")], line)
+        a = self.split("vacation", node.args, VACATION_TAGS, [("reason", "text")], line)
         from_addr = a.value("from")
-        if from_addr is not None:
-            # RFC 5230 4.3: :from must be a valid address (it may carry a phrase).
-            if normalize_address(str(from_addr)) is None:
-                raise self.fail(f"vacation ':from' is not a valid address: {from_addr!r}", line)
+        # RFC 5230 4.3: :from must be a valid address (it may carry a phrase);
+        # fixed values are checked now, ones with variables when vacation runs.
+        if isinstance(from_addr, str) and normalize_address(from_addr) is None:
+            raise self.fail(f"vacation ':from' is not a valid address: {from_addr!r}", line)
         addresses = a.value("addresses") or ()
         assert isinstance(addresses, tuple)
         for addr in addresses:
-            if normalize_address(addr) is None:
+            if isinstance(addr, str) and normalize_address(addr) is None:
                 raise self.fail(f"vacation ':addresses' holds an invalid address: {addr!r}", line)
         period_tag = a.tag("period")
         period = a.value("period")
         subject, handle = a.value("subject"), a.value("handle")
         return ast.VacationCmd(
-            reason=str(a.positional[0]),
+            reason=_text(a.positional[0]),
             days=int(period) if period_tag == "days" else None,  # type: ignore[call-overload]
             seconds=int(period) if period_tag == "seconds" else None,  # type: ignore[call-overload]
-            subject=None if subject is None else str(subject),
-            from_addr=None if from_addr is None else str(from_addr),
-            addresses=tuple(normalize_address(x) or x for x in addresses),
+            subject=None if subject is None else _text(subject),
+            from_addr=None if from_addr is None else _text(from_addr),
+            addresses=tuple(
+                (normalize_address(x) or x) if isinstance(x, str) else x for x in addresses
+            ),
             mime=a.tag("mime") is not None,
-            handle=None if handle is None else str(handle),
+            handle=None if handle is None else _text(handle),
             line=line,
         )
 
@@ -415,11 +390,11 @@ class _Compiler:
 
     def test(self, node: TestNode) -> ast.Test:
         name, line = node.name, node.line
-        if name not in _ALL_TESTS:
-            hint = " (it is a command, not a test)" if name in _ALL_COMMANDS else ""
+        if name not in ALL_TESTS:
+            hint = " (it is a command, not a test)" if name in ALL_COMMANDS else ""
             raise self.fail(f"unknown test '{name}'{hint}", line)
-        if name in _TEST_CAPS:
-            self.need(_TEST_CAPS[name], name, line)
+        if name in TEST_CAPS:
+            self.need(TEST_CAPS[name], name, line)
         if name in ("allof", "anyof"):
             if node.args or not node.test_list:
                 raise self.fail(f"'{name}' needs a test list in parentheses", line)
@@ -438,36 +413,51 @@ class _Compiler:
             self.split(name, node.args, {}, [], line)
             return ast.Constant(name == "true", line)
         if name == "size":
-            tags = {"over": _Tag("cmp", "number"), "under": _Tag("cmp", "number")}
+            tags = {"over": Tag("cmp", "number"), "under": Tag("cmp", "number")}
             if not any(isinstance(x, TagArg) and x.name in tags for x in node.args):
                 raise self.fail("'size' needs ':over' or ':under' with a number", line)
             a = self.split(name, node.args, tags, [], line)
             which = a.tag("cmp")
             return ast.SizeTest(which == "over", int(a.value("cmp")), line)  # type: ignore[call-overload]
         if name == "exists":
-            a = self.split(name, node.args, {}, [("header-names", "strings")], line)
+            a = self.split(name, node.args, {}, [("header-names", "texts")], line)
             return ast.ExistsTest(self.header_names(a.positional[0], line), line)
         if name == "mailboxexists":
-            a = self.split(name, node.args, {}, [("mailbox-names", "strings")], line)
-            return ast.MailboxExistsTest(_strings(a.positional[0]), line)
+            a = self.split(name, node.args, {}, [("mailbox-names", "texts")], line)
+            return ast.MailboxExistsTest(_texts(a.positional[0]), line)
         if name == "hasflag":
-            if _positional_count(node.args, {**_MATCH, **_COMPARATOR}) == 2:
-                raise self.fail(
-                    "'hasflag' with variable names needs the \"variables\" extension "
-                    "(not supported here)",
-                    line,
-                )
+            # RFC 5232 4: hasflag [MATCH-TYPE] [COMPARATOR] [variable-list] list-of-flags
+            spec: list[tuple[str, Kind]] = [("list-of-flags", "texts")]
+            if positional_count(node.args, {**MATCH_TAGS, **COMPARATOR_TAG}) == 2:
+                self.need("variables", "hasflag with variable names", line)
+                spec.insert(0, ("variable-list", "strings"))
+            a = self.split(name, node.args, {**MATCH_TAGS, **COMPARATOR_TAG}, spec, line)
+            variables: tuple[str, ...] = ()
+            if len(spec) == 2:
+                variables = tuple(self.variable_name(v, line) for v in _texts(a.positional[0]))
+            # Flags keys split at spaces like flag lists; keys with variables are
+            # expanded first and then compared whole.
+            keys: list[Text] = []
+            for k in _texts(a.positional[-1]):
+                keys.extend(k.split() if isinstance(k, str) else [k])
+            return ast.HasFlagTest(self.matcher(a, tuple(keys), line), variables, line)
+        if name == "string":
             a = self.split(
-                name, node.args, {**_MATCH, **_COMPARATOR}, [("list-of-flags", "strings")], line
+                name,
+                node.args,
+                {**MATCH_TAGS, **COMPARATOR_TAG},
+                [("source", "texts"), ("key-list", "texts")],
+                line,
             )
-            keys = tuple(w for s in a.positional[0] for w in s.split())  # type: ignore[attr-defined]
-            return ast.HasFlagTest(self.matcher(a, keys, line), line)
+            return ast.StringTest(
+                _texts(a.positional[0]), self.matcher(a, a.positional[1], line), line
+            )
         if name == "header":
             a = self.split(
                 name,
                 node.args,
-                {**_MATCH, **_COMPARATOR},
-                [("header-names", "strings"), ("key-list", "strings")],
+                {**MATCH_TAGS, **COMPARATOR_TAG},
+                [("header-names", "texts"), ("key-list", "texts")],
                 line,
             )
             headers = self.header_names(a.positional[0], line)
@@ -476,10 +466,10 @@ class _Compiler:
         a = self.split(
             name,
             node.args,
-            {**_MATCH, **_COMPARATOR, **_PARTS},
+            {**MATCH_TAGS, **COMPARATOR_TAG, **PART_TAGS},
             [
                 ("header-list" if name == "address" else "envelope-part", "strings"),
-                ("key-list", "strings"),
+                ("key-list", "texts"),
             ],
             line,
         )
@@ -491,59 +481,67 @@ class _Compiler:
             return ast.AddressTest(self.header_names(names, line), part, matcher, line)
         parts = tuple(p.lower() for p in names)
         for p in parts:
-            if p not in _ENVELOPE_PARTS:
+            if p not in ENVELOPE_PARTS:
                 raise self.fail(
                     f'envelope part "{p}" is not supported (only "from" and "to")', line
                 )
         return ast.EnvelopeTest(parts, part, matcher, line)
 
-    def header_names(self, names: object, line: int) -> tuple[str, ...]:
+    def header_names(self, names: object, line: int) -> tuple[Text, ...]:
         assert isinstance(names, tuple)
         for h in names:
-            if not h or not all(c in _FTEXT for c in h):
+            # Names built from variables can only be checked when used.
+            if isinstance(h, str) and (not h or not all(c in FTEXT for c in h)):
                 raise self.fail(f"{h!r} is not a valid header field name", line)
         return tuple(names)
 
-    def matcher(self, a: _Args, keys: object, line: int) -> Matcher:
+    def matcher(self, a: _Args, keys: object, line: int) -> AnyMatcher:
         assert isinstance(keys, tuple)
         comparator = Comparator.ASCII_CASEMAP
         cname = a.value("comparator")
         if cname is not None:
-            found = COMPARATORS.get(str(cname))
+            found = COMPARATORS.get(str(cname).lower())
             if found is None:
                 raise self.fail(f'comparator "{cname}" is not supported', line)
+            # RFC 5228 2.7.3: comparators beyond the two defaults must be required.
+            if found is Comparator.ASCII_NUMERIC:
+                self.need(f"comparator-{found.value}", f"comparator {found.value}", line)
             comparator = found
-        return Matcher(comparator, MatchType(a.tag("match") or "is"), keys)
+        match_type = MatchType(a.tag("match") or "is")
+        relation = ""
+        if match_type in (MatchType.VALUE, MatchType.COUNT):
+            relation = str(a.value("match")).lower()
+            if relation not in RELATIONS:
+                raise self.fail(
+                    f"unknown relation {a.value('match')!r} for ':{match_type.value}' "
+                    f"(one of {', '.join(RELATIONS)})",
+                    line,
+                )
+        elif comparator is Comparator.ASCII_NUMERIC and match_type is not MatchType.IS:
+            # RFC 4790 9.1: i;ascii-numeric has equality and ordering, no substrings.
+            raise self.fail(
+                f"comparator i;ascii-numeric cannot be used with ':{match_type.value}'", line
+            )
+        if all(isinstance(k, str) for k in keys):
+            return Matcher(comparator, match_type, keys, relation)
+        return DynamicMatcher(comparator, match_type, keys, relation)
 
 
-def _positional_count(args: Sequence[Argument], tags: dict[str, _Tag]) -> int:
-    """How many arguments are positional (tags and their values skipped)."""
-    count = 0
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif isinstance(arg, TagArg):
-            spec = tags.get(arg.name)
-            skip = spec is not None and spec.kind is not None
-        else:
-            count += 1
-    return count
-
-
-def _kind_name(kind: Kind) -> str:
-    return {"string": "string", "strings": "string list", "number": "number"}.get(
-        kind or "", "value"
-    )
-
-
-def _strings(value: object) -> tuple[str, ...]:
+def _texts(value: object) -> tuple[Text, ...]:
     assert isinstance(value, tuple)
     return value
 
 
-def _flags(value: object) -> tuple[str, ...] | None:
+def _text(value: object) -> Text:
+    assert isinstance(value, str | Template)
+    return value
+
+
+def _flags(value: object) -> tuple[Text, ...] | None:
     if value is None:
         return None
     assert isinstance(value, tuple)
-    return parse_flags(value)
+    # Fixed flag lists are cleaned now; ones with variables when the action runs.
+    if all(isinstance(v, str) for v in value):
+        return parse_flags(value)
+    return value

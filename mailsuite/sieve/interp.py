@@ -6,16 +6,30 @@ it writes nothing and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from mailsuite.sieve import ast
 from mailsuite.sieve.actions import Action, ActionCollector
-from mailsuite.sieve.address import AddressPart, address_part, header_addresses
+from mailsuite.sieve.address import (
+    AddressPart,
+    address_part,
+    header_addresses,
+    normalize_address,
+)
+from mailsuite.sieve.ast import AnyMatcher
 from mailsuite.sieve.context import EvalOptions, MessageContext
 from mailsuite.sieve.errors import SieveError
 from mailsuite.sieve.flags import add_flags, parse_flags, remove_flags
-from mailsuite.sieve.match import ascii_casefold
-from mailsuite.sieve.vacation import build_vacation
+from mailsuite.sieve.match import MatchType, ascii_casefold
+from mailsuite.sieve.vacation import VacationRequest, build_vacation
+from mailsuite.sieve.variables import (
+    MAX_MATCH_VARIABLES,
+    MAX_VARIABLES,
+    Template,
+    Text,
+    Variables,
+    apply_modifiers,
+)
 
 __all__ = ["evaluate", "evaluate_all"]
 
@@ -59,6 +73,9 @@ def evaluate_all(
     try:
         for script in scripts:
             run.collector.path = script.path
+            # Match variables are worth recording only where ${N} can be read.
+            run.capture = "variables" in script.requires
+            run.vars = Variables()  # RFC 5229 3: each script has its own variables
             run.block(script.commands)
     except _Stop:
         pass
@@ -71,6 +88,8 @@ class _Run:
         self.options = options
         self.flags: tuple[str, ...] = ()
         self.collector = ActionCollector(path, options.max_redirects, options.max_actions)
+        self.vars = Variables()
+        self.capture = False
         self._headers: dict[str, list[str]] = {}
         self._delivered_to: frozenset[str] | None = None
 
@@ -96,6 +115,10 @@ class _Run:
 
     # -- commands ------------------------------------------------------------
 
+    def t(self, text: Text) -> str:
+        """A string argument with its variables expanded (RFC 5229 3)."""
+        return self.vars.expand(text)
+
     def block(self, commands: tuple[ast.Command, ...]) -> None:
         for cmd in commands:
             self.command(cmd)
@@ -115,8 +138,14 @@ class _Run:
             case ast.DiscardCmd():
                 c.discard()
             case ast.FileIntoCmd(mailbox=mb, copy=copy, create=create, flags=flags, line=line):
-                c.fileinto(mb, self.action_flags(flags), create, copy, line)
-            case ast.RedirectCmd(address=address, copy=copy, line=line):
+                mailbox = self.t(mb)
+                if not mailbox:
+                    raise c.error("fileinto: the mailbox name is empty after expansion", line)
+                c.fileinto(mailbox, self.action_flags(flags), create, copy, line)
+            case ast.RedirectCmd(address=text, copy=copy, line=line):
+                address = text if isinstance(text, str) else normalize_address(self.t(text))
+                if address is None:
+                    raise c.error(f"redirect: {self.t(text)!r} is not a mail address", line)
                 if self.is_loop(address):
                     # The target already had this message (it carries its
                     # Delivered-To): resending would loop. Not sending it
@@ -124,20 +153,58 @@ class _Run:
                     return
                 c.redirect(address, copy, line)
             case ast.RejectCmd(reason=reason, extended=extended, line=line):
-                c.reject(reason, extended, line)
+                c.reject(self.t(reason), extended, line)
             case ast.VacationCmd(line=line):
-                c.vacation(build_vacation(cmd, self.ctx, self.options), line)
-            case ast.FlagCmd(op=op, flags=flags):
-                if op is ast.FlagOp.SET:
-                    self.flags = parse_flags(flags)
-                elif op is ast.FlagOp.ADD:
-                    self.flags = add_flags(self.flags, flags)
-                else:
-                    self.flags = remove_flags(self.flags, flags)
+                c.vacation(build_vacation(self.vacation_request(cmd), self.ctx, self.options), line)
+            case ast.FlagCmd(op=op, flags=flags, variable=variable, line=line):
+                self.flag_command(op, tuple(self.t(f) for f in flags), variable, line)
+            case ast.SetCmd(name=name, value=value, modifiers=modifiers, line=line):
+                if not self.vars.set(name, apply_modifiers(self.t(value), modifiers)):
+                    raise c.error(f"too many variables (the limit is {MAX_VARIABLES})", line)
 
-    def action_flags(self, flags: tuple[str, ...] | None) -> frozenset[str]:
+    def flag_command(
+        self, op: ast.FlagOp, flags: tuple[str, ...], variable: str, line: int
+    ) -> None:
+        current = parse_flags([self.vars.get(variable)]) if variable else self.flags
+        if op is ast.FlagOp.SET:
+            new = parse_flags(flags)
+        elif op is ast.FlagOp.ADD:
+            new = add_flags(current, flags)
+        else:
+            new = remove_flags(current, flags)
+        if not variable:
+            self.flags = new
+        elif not self.vars.set(variable, " ".join(new)):
+            raise self.collector.error(f"too many variables (the limit is {MAX_VARIABLES})", line)
+
+    def action_flags(self, flags: tuple[Text, ...] | None) -> frozenset[str]:
         # RFC 5232 5: without :flags an action takes the variable's current value.
-        return frozenset(self.flags if flags is None else flags)
+        if flags is None:
+            return frozenset(self.flags)
+        return frozenset(parse_flags(self.t(f) for f in flags))
+
+    def vacation_request(self, cmd: ast.VacationCmd) -> VacationRequest:
+        from_addr = None if cmd.from_addr is None else self.t(cmd.from_addr)
+        addresses = []
+        for text in cmd.addresses:
+            addr = text if isinstance(text, str) else normalize_address(self.t(text))
+            if addr is None:
+                raise self.collector.error(
+                    f"vacation: {self.t(text)!r} in :addresses is not a mail address", cmd.line
+                )
+            addresses.append(addr)
+        if isinstance(cmd.from_addr, Template) and normalize_address(from_addr or "") is None:
+            raise self.collector.error(f"vacation: :from {from_addr!r} is not an address", cmd.line)
+        return VacationRequest(
+            reason=self.t(cmd.reason),
+            days=cmd.days,
+            seconds=cmd.seconds,
+            subject=None if cmd.subject is None else self.t(cmd.subject),
+            from_addr=from_addr,
+            addresses=tuple(addresses),
+            mime=cmd.mime,
+            handle=None if cmd.handle is None else self.t(cmd.handle),
+        )
 
     def is_loop(self, address: str) -> bool:
         if self._delivered_to is None:
@@ -159,25 +226,52 @@ class _Run:
             case ast.AnyOf(tests=tests):
                 return any(self.test(t) for t in tests)
             case ast.HeaderTest(headers=headers, matcher=matcher):
-                return any(matcher.match_any(self.header(h)) for h in headers)
+                values = [v for h in headers for v in self.header(self.t(h))]
+                return self.match(matcher, values)
             case ast.ExistsTest(headers=headers):
-                return all(self.header(h) for h in headers)
+                return all(self.header(self.t(h)) for h in headers)
             case ast.SizeTest(over=over, limit=limit):
                 return self.ctx.size > limit if over else self.ctx.size < limit
             case ast.AddressTest(headers=headers, part=part, matcher=matcher):
-                addresses = header_addresses([v for h in headers for v in self.address_header(h)])
-                return self.match_parts(addresses, part, matcher)
+                raw = [v for h in headers for v in self.address_header(self.t(h))]
+                return self.match_parts(header_addresses(raw), part, matcher)
             case ast.EnvelopeTest(parts=parts, part=part, matcher=matcher):
                 values = [self.envelope(p) for p in parts]
+                if matcher.match_type is MatchType.COUNT:
+                    # RFC 5231 4.2: a null reverse-path counts as no address.
+                    values = [v for v in values if v]
                 return self.match_parts(values, part, matcher)
-            case ast.HasFlagTest(matcher=matcher):
-                return matcher.match_any(self.flags)
+            case ast.HasFlagTest(matcher=matcher, variables=variables):
+                if variables:
+                    flags = parse_flags(self.vars.get(v) for v in variables)
+                else:
+                    flags = self.flags
+                return self.match(matcher, flags)
+            case ast.StringTest(sources=sources, matcher=matcher):
+                strings = [self.t(s) for s in sources]
+                if matcher.match_type is MatchType.COUNT:
+                    # RFC 5229 5: :count counts the strings that are not empty.
+                    strings = [s for s in strings if s]
+                return self.match(matcher, strings)
             case ast.MailboxExistsTest(mailboxes=mailboxes):
+                names = [self.t(m) for m in mailboxes]
                 exists = self.ctx.mailbox_exists
                 if exists is None:
-                    return all(m.upper() == "INBOX" for m in mailboxes)
-                return all(exists(m) for m in mailboxes)
+                    return all(m.upper() == "INBOX" for m in names)
+                return all(exists(m) for m in names)
         raise AssertionError(f"unhandled test {test!r}")
+
+    def match(self, matcher: AnyMatcher, values: Iterable[str]) -> bool:
+        m = matcher.resolve(self.vars)
+        if self.capture and m.match_type is MatchType.MATCHES:
+            # RFC 5229 3.2: a successful :matches sets ${0}..${9}; a failed one
+            # leaves them as they were.
+            captured = m.match_captures(values)
+            if captured is None:
+                return False
+            self.vars.matches = captured[:MAX_MATCH_VARIABLES]
+            return True
+        return m.match_any(values)
 
     def envelope(self, part: str) -> str:
         value = self.ctx.envelope_from if part == "from" else self.ctx.envelope_to
@@ -186,10 +280,7 @@ class _Run:
             value = value[1:-1]
         return value
 
-    def match_parts(self, addresses: list[str], part: AddressPart, matcher: object) -> bool:
+    def match_parts(self, addresses: list[str], part: AddressPart, matcher: AnyMatcher) -> bool:
         sep = self.ctx.recipient_delimiter
-        for addr in addresses:
-            value = address_part(addr, part, sep)
-            if value is not None and matcher.match(value):  # type: ignore[attr-defined]
-                return True
-        return False
+        values = (address_part(addr, part, sep) for addr in addresses)
+        return self.match(matcher, [v for v in values if v is not None])

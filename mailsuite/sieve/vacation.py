@@ -16,18 +16,20 @@ never answer:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Final
 
 from mailsuite.sieve.actions import Vacation
 from mailsuite.sieve.address import AddressPart, address_part, header_addresses, split_local
-from mailsuite.sieve.ast import VacationCmd
 from mailsuite.sieve.context import EvalOptions, MessageContext
 from mailsuite.sieve.match import ascii_casefold
 
-__all__ = ["build_vacation", "own_addresses"]
+__all__ = ["VacationRequest", "build_vacation", "own_addresses"]
 
 _DAY_S: Final = 86400
+_CONTROLS: Final = re.compile(r"[\x00-\x1f\x7f\s]+")
 _NEVER_ANSWER_LOCAL: Final = frozenset(
     {"mailer-daemon", "listserv", "majordomo", "noreply", "no-reply", "do-not-reply", "donotreply"}
 )
@@ -42,6 +44,20 @@ _LIST_HEADERS: Final = (
 )
 _BULK_PRECEDENCE: Final = frozenset({"bulk", "list", "junk"})
 _RECIPIENT_HEADERS: Final = ("To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc")
+
+
+@dataclass(frozen=True, slots=True)
+class VacationRequest:
+    """A ``vacation`` command with every string already expanded."""
+
+    reason: str
+    days: int | None
+    seconds: int | None
+    subject: str | None
+    from_addr: str | None
+    addresses: tuple[str, ...]
+    mime: bool
+    handle: str | None
 
 
 def _bare(address: str) -> str:
@@ -103,7 +119,13 @@ def _is_automatic(ctx: MessageContext) -> bool:
     return False
 
 
-def _default_handle(cmd: VacationCmd) -> str:
+def _one_line(text: str) -> str:
+    # The subject goes into a header of the answer: a decoded "=0D=0A" or a
+    # multi-line script string must not start a header of its own there.
+    return _CONTROLS.sub(" ", text).strip()
+
+
+def _default_handle(cmd: VacationRequest) -> str:
     # RFC 5230 4.2: without :handle, a changed reason, subject, from or mime
     # is a new vacation message, so those make up the handle.
     h = hashlib.sha256()
@@ -113,7 +135,7 @@ def _default_handle(cmd: VacationCmd) -> str:
     return "auto-" + h.hexdigest()[:32]
 
 
-def _period_s(cmd: VacationCmd, options: EvalOptions) -> int:
+def _period_s(cmd: VacationRequest, options: EvalOptions) -> int:
     max_s = options.vacation_max_days * _DAY_S
     if cmd.seconds is not None:
         # RFC 6131 2: ":seconds 0" means answer every message; cap at the site maximum.
@@ -124,7 +146,9 @@ def _period_s(cmd: VacationCmd, options: EvalOptions) -> int:
     return days * _DAY_S
 
 
-def build_vacation(cmd: VacationCmd, ctx: MessageContext, options: EvalOptions) -> Vacation | None:
+def build_vacation(
+    cmd: VacationRequest, ctx: MessageContext, options: EvalOptions
+) -> Vacation | None:
     """The vacation answer for this message, or None when none may be sent."""
     sender = _bare(ctx.envelope_from)
     if not sender or "@" not in sender:
@@ -136,15 +160,19 @@ def build_vacation(cmd: VacationCmd, ctx: MessageContext, options: EvalOptions) 
         return None
     if _is_automatic(ctx):
         return None
-    named = header_addresses([v for h in _RECIPIENT_HEADERS for v in ctx.header_values(h)])
+    # Undecoded values when we have them: a decoded display name may hold a comma.
+    values = ctx.raw_header_values or ctx.header_values
+    named = header_addresses(
+        [v.replace("\r", "").replace("\n", "") for h in _RECIPIENT_HEADERS for v in values(h)]
+    )
     own = next((a for a in named if ascii_casefold(a) in mine), None)
     if own is None:
         return None
     if cmd.subject is not None:
-        subject = cmd.subject
+        subject = _one_line(cmd.subject)
     else:
         original = ctx.header_values("Subject")
-        text = original[0].strip() if original else ""
+        text = _one_line(original[0]) if original else ""
         # RFC 5230 4.3: "Auto:" and the original subject.
         subject = f"Auto: {text}" if text else "Automated reply"
     return Vacation(

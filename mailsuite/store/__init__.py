@@ -1,0 +1,1 @@
+"""The mail store: ``api`` (what every protocol uses) and ``maildir`` (its implementation)."""

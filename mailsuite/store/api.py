@@ -290,4 +290,3 @@ class MailStore(Protocol):
 
 # A factory the service layer builds from config: user name + userdb fields -> store.
 StoreFactory = Callable[[str, "dict[str, str]"], MailStore]
-

@@ -21,6 +21,23 @@ from mailsuite.config.schema import AuthSettings, PassdbSettings, Settings, User
 DOVEADM = shutil.which("doveadm")
 needs_doveadm = pytest.mark.skipif(DOVEADM is None, reason="doveadm (dovecot-core) not installed")
 
+# Hashes made by Dovecot 2.3's `doveadm pw` (an independent implementation), so every
+# backend test checks passwords written by Dovecot, not by our own schemes module.
+DOVECOT_HASHES = {
+    ("SHA512-CRYPT", "bob-pw"): "{SHA512-CRYPT}$6$yFqMZsEkt9HjgxeX$rL1k9lbQpzYFIF9uBWAVmJfQPZIwu"
+    "CUJWn7VLb0GrFtG5PxjlMRuQScMsgbKKDgjYdPp7Yw3GyH71wcsHEMG51",
+    ("SSHA512", "carol-pw"): "{SSHA512}E4z/VwQ+nieMhGvdBiUws//Z/3UtIGOfYRrumrkbfJo1xXWDMEYVbvK"
+    "M+T05qPrGQKKqQPMVZttKkvxKOYd9aQwjaY4=",
+    ("ARGON2ID", "dan-pw"): "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$8cvMH1ysYHrhV8+sVjKSfw$UX3"
+    "duNioLyc7on7PCDh/GNA9QXPDS7tltM3xMh13+rs",
+    ("SHA512-CRYPT", "ann-pw"): "{SHA512-CRYPT}$6$8WYzYTcvD7zPBWMD$U/ZRBCY2EtnZHtAdA9e.j5ejhZI.93"
+    "j6oiLw.eAloKGADg4hM5bLczGGBndcuR93C7KZmrPM/fJAbDsccDALJ1",
+    ("ARGON2ID", "ben-pw"): "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$L+riNfFt/UcEV2gVDUgnZA$xJa"
+    "9Arqqf8dCHB0OKlIV4ca3lbGT+4sqifQO17j+g+E",
+    ("BLF-CRYPT", "ann-pw"): "{BLF-CRYPT}$2y$05$ckYAF7nKhtkS66bLQgkGReyqG9tPxng8h05ZjaD8MxVjpT1pX"
+    "gd.y",
+}
+
 LOCAL = LoginContext(service="imap", remote_ip="127.0.0.1", session_id="t1")
 REMOTE = LoginContext(service="imap", remote_ip="192.0.2.7", session_id="t2")
 REMOTE_TLS = LoginContext(service="imap", remote_ip="192.0.2.7", secured=True, session_id="t3")
@@ -92,13 +109,23 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[MailAuthServi
 
 @pytest.fixture
 def users_file(tmp_path: Path) -> Path:
-    """A passwd-file with alice (PLAIN) and bob (SHA512-CRYPT made by passlib)."""
-    from mailsuite.auth import schemes
-
+    """A passwd-file with alice (PLAIN) and bob (SHA512-CRYPT made by doveadm)."""
     path = tmp_path / "users"
     path.write_text(
         "# test users\n"
         "alice:{PLAIN}alice-pw:1000:1000::/home/alice::userdb_mail=maildir:~/Maildir\n"
-        f"bob:{schemes.generate('SHA512-CRYPT', 'bob-pw')}::::::\n"
+        f"bob:{DOVECOT_HASHES['SHA512-CRYPT', 'bob-pw']}::::::\n"
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Any:
+    """A private PostgreSQL 15 on loopback for the whole test session (skips when absent)."""
+    from tests.auth.pgserver import pg_missing_reason, private_postgres
+
+    reason = pg_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with private_postgres() as dsn:
+        yield dsn

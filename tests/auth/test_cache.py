@@ -140,3 +140,22 @@ def test_broken_passdb_answer_not_cached(tmp_path: Path) -> None:
     res = resolve(svc.login("alice", "one", LOCAL), clock)
     assert isinstance(res, AuthFailure) and res.code == "unavailable"
     assert len(svc.cache) == 0
+
+
+def test_userdb_lookups_cached(tmp_path: Path) -> None:
+    """Repeated lookups (LMTP RCPT) are served from the cache until the TTL or a flush."""
+    svc, clock, _ = setup(tmp_path)
+    udb = svc.realm.userdbs[0]
+    calls: list[str] = []
+    inner = udb.lookup
+    udb.lookup = lambda user: calls.append(user) or inner(user)
+    for _ in range(3):
+        assert resolve(svc.lookup("alice", LOCAL), clock) is not None
+        assert resolve(svc.lookup("ghost", LOCAL), clock) is None
+    assert calls == ["alice", "ghost"]
+    clock.advance(61)
+    resolve(svc.lookup("alice", LOCAL), clock)
+    assert calls.count("alice") == 2
+    svc.cache.flush("alice")
+    resolve(svc.lookup("alice", LOCAL), clock)
+    assert calls.count("alice") == 3

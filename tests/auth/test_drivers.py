@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from mailsuite.auth import schemes
 from mailsuite.auth.interfaces import AuthFailure, AuthSuccess
 from mailsuite.auth.passdb import build_passdb
 from mailsuite.auth.userdb import build_userdb
 from mailsuite.config.schema import PassdbSettings, Settings, UserdbSettings
 from mailsuite.errors import ConfigError
-from tests.auth.conftest import LOCAL, build, make_settings, resolve
+from tests.auth.conftest import DOVECOT_HASHES, LOCAL, build, make_settings, resolve
 
 
 @pytest.fixture
@@ -25,8 +24,24 @@ def sqlite_db(tmp_path: Path) -> Path:
         "maildir TEXT, quota TEXT, active INT)"
     )
     rows = [
-        ("carol", "example.org", schemes.generate("SSHA512", "carol-pw"), "/srv/carol", None, "*:storage=10M", 1),
-        ("dan", "example.org", schemes.generate("ARGON2ID", "dan-pw"), "/srv/dan", "/srv/dan/Mail", None, 1),
+        (
+            "carol",
+            "example.org",
+            DOVECOT_HASHES["SSHA512", "carol-pw"],
+            "/srv/carol",
+            None,
+            "*:storage=10M",
+            1,
+        ),
+        (
+            "dan",
+            "example.org",
+            DOVECOT_HASHES["ARGON2ID", "dan-pw"],
+            "/srv/dan",
+            "/srv/dan/Mail",
+            None,
+            1,
+        ),
         ("eve", "example.org", "{PLAIN}eve-pw", "/srv/eve", None, None, 0),
     ]
     conn.executemany("INSERT INTO users VALUES (?,?,?,?,?,?,?)", rows)
@@ -164,3 +179,18 @@ def test_userdb_config_errors() -> None:
     """A wrong [[userdb]] names the entry and the problem."""
     with pytest.raises(ConfigError, match=r"\[\[userdb\]\] #2: driver: unknown"):
         build_userdb(UserdbSettings(driver="nis"), Settings(), 1)
+
+
+def test_static_nopassword(tmp_path: Path) -> None:
+    """A static passdb with nopassword accepts any password for plaintext logins only."""
+    s = make_settings(
+        tmp_path,
+        passdb=[PassdbSettings(driver="static", default_fields={"nopassword": "y"})],
+        userdb=[UserdbSettings(driver="static", allow_all_users=True)],
+    )
+    svc, clock = build(s)
+    assert isinstance(resolve(svc.login("anyone", "anything", LOCAL), clock), AuthSuccess)
+    ex = svc.sasl("CRAM-MD5", LOCAL)
+    resolve(ex.step(None), clock)
+    res = resolve(ex.step(b"anyone 0123456789abcdef0123456789abcdef"), clock)
+    assert isinstance(res, AuthFailure)

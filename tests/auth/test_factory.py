@@ -21,7 +21,10 @@ from tests.auth.conftest import LOCAL, build, inline, make_settings, resolve
 def error(settings: object) -> str:
     with pytest.raises(ConfigError) as info:
         build_auth_service(
-            settings, reactor=Clock(), run_blocking=inline, store_factory=lambda r: None  # type: ignore[arg-type]
+            settings,
+            reactor=Clock(),
+            run_blocking=inline,
+            store_factory=lambda r: None,  # type: ignore[arg-type]
         )
     assert "\n" not in str(info.value)
     return str(info.value)
@@ -34,10 +37,14 @@ def test_config_errors(tmp_path: Path) -> None:
         dataclasses.replace(s, server=ServerSettings(plaintext_auth_networks=["10.0.0.0/33"]))
     )
     assert "[auth] mechanisms" in error(make_settings(tmp_path, mechanisms=["GSSAPI"]))
-    assert "failure_delay" in error(make_settings(tmp_path, failure_delay_s=5.0, failure_delay_max_s=1.0))
+    assert "failure_delay" in error(
+        make_settings(tmp_path, failure_delay_s=5.0, failure_delay_max_s=1.0)
+    )
     assert "username_format" in error(make_settings(tmp_path, username_format="fixed"))
     assert "[[passdb]]" in error(make_settings(tmp_path, passdb=[]))
-    assert "master" in error(make_settings(tmp_path, passdb=[PassdbSettings(path="u", master=True)]))
+    assert "master" in error(
+        make_settings(tmp_path, passdb=[PassdbSettings(path="u", master=True)])
+    )
 
 
 def test_zope_interfaces(tmp_path: Path, users_file: Path) -> None:

@@ -13,10 +13,17 @@ from mailsuite.auth.passwdfile import PasswdFile, parse_line
 
 def test_full_line() -> None:
     """All seven columns and the extra fields are read; userdb_ fields are split off."""
-    line = parse_line("a@x.org:{PLAIN}pw:1000:100:A User:/home/a:/bin/false:nologin=y userdb_mail=maildir:~/M userdb_quota_rule=*:storage=1G")
+    line = parse_line(
+        "a@x.org:{PLAIN}pw:1000:100:A User:/home/a:/bin/false:"
+        "nologin=y userdb_mail=maildir:~/M userdb_quota_rule=*:storage=1G"
+    )
     assert line is not None
     assert (line.user, line.password, line.uid, line.gid, line.home) == (
-        "a@x.org", "{PLAIN}pw", "1000", "100", "/home/a"
+        "a@x.org",
+        "{PLAIN}pw",
+        "1000",
+        "100",
+        "/home/a",
     )
     assert line.passdb_fields == {"nologin": "y"}
     assert line.userdb_fields == {"mail": "maildir:~/M", "quota_rule": "*:storage=1G"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet.task import Clock
 
-from mailsuite.auth.penalty import ConnectionLimiter, FailurePenalty
+from mailsuite.auth.penalty import ConnectionLimiter, FailurePenalty, penalty_key
 
 
 def test_delay_doubles_and_caps() -> None:
@@ -54,3 +54,14 @@ def test_connection_limiter() -> None:
     r1()
     assert lim.count("u", "ip") == 1
     assert ConnectionLimiter(0).acquire("u", "ip") is not None  # 0: unlimited
+
+
+def test_ipv6_counted_per_64() -> None:
+    """Failures from addresses in one IPv6 /64 share a penalty; v4-mapped is plain IPv4."""
+    p = FailurePenalty(Clock(), 2.0, 15.0)
+    p.failed("2001:db8:1:2::1")
+    assert p.failed("2001:db8:1:2:ffff::9") == 4.0
+    assert p.failed("2001:db8:1:3::1") == 2.0
+    p.failed("192.0.2.1")
+    assert p.failures("::ffff:192.0.2.1") == 1
+    assert penalty_key("not an ip") == "not an ip"

@@ -216,7 +216,9 @@ def test_cram_md5_response_from_context_and_plaintext_agree() -> None:
     from_ctx = schemes.cram_md5_response(
         schemes.parse_stored(schemes.generate("CRAM-MD5", "tanstaaftanstaaf")), challenge
     )
-    from_plain = schemes.cram_md5_response(schemes.parse_stored("{PLAIN}tanstaaftanstaaf"), challenge)
+    from_plain = schemes.cram_md5_response(
+        schemes.parse_stored("{PLAIN}tanstaaftanstaaf"), challenge
+    )
     # RFC 2195 §2 example digest.
     assert from_ctx == from_plain == b"b913a602c7eda7a495b4e6e7334d3890"
     assert schemes.cram_md5_response(schemes.parse_stored("{SHA256}x"), challenge) is None

@@ -56,7 +56,9 @@ def test_plaintext_policy(tmp_path: Path, users_file: Path) -> None:
 
 def test_mechanisms_follow_policy(tmp_path: Path, users_file: Path) -> None:
     """No PLAIN/LOGIN advertised without TLS off loopback; EXTERNAL only with a client cert."""
-    svc, _ = service(tmp_path, users_file, mechanisms=["PLAIN", "LOGIN", "SCRAM-SHA-256", "EXTERNAL"])
+    svc, _ = service(
+        tmp_path, users_file, mechanisms=["PLAIN", "LOGIN", "SCRAM-SHA-256", "EXTERNAL"]
+    )
     assert svc.mechanisms(LOCAL) == ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
     assert svc.mechanisms(REMOTE) == ["SCRAM-SHA-256"]
     cert = LoginContext("imap", "192.0.2.7", secured=True, client_cert_subject="CN=alice")
@@ -80,7 +82,7 @@ def test_login_success_gives_avatar_with_mail_root(tmp_path: Path, users_file: P
 
 
 def test_plaintext_login_refused_without_tls(tmp_path: Path, users_file: Path) -> None:
-    """LOGIN on a remote unencrypted connection fails with "privacy", even with the right password."""
+    """LOGIN on a remote cleartext connection fails with "privacy", even with the right password."""
     svc, clock = service(tmp_path, users_file)
     res = resolve(svc.login("alice", "alice-pw", REMOTE), clock)
     assert res == AuthFailure("privacy", svc_privacy_message())
@@ -93,7 +95,9 @@ def svc_privacy_message() -> str:
     return PRIVACY_MESSAGE
 
 
-def test_failure_waits_for_penalty_and_logs(tmp_path: Path, users_file: Path, logs: list[str]) -> None:
+def test_failure_waits_for_penalty_and_logs(
+    tmp_path: Path, users_file: Path, logs: list[str]
+) -> None:
     """A failed login is answered only after the IP's delay, and logged without the password."""
     svc, clock = service(tmp_path, users_file)
     d = svc.login("alice", "Sekrit-Wrong", LOCAL)
@@ -117,7 +121,9 @@ def test_failure_waits_for_penalty_and_logs(tmp_path: Path, users_file: Path, lo
     assert box2
 
 
-def test_unknown_user_and_wrong_password_look_alike(tmp_path: Path, users_file: Path, logs: list[str]) -> None:
+def test_unknown_user_and_wrong_password_look_alike(
+    tmp_path: Path, users_file: Path, logs: list[str]
+) -> None:
     """The client sees the same answer for a missing user and a wrong password; the log differs."""
     svc, clock = service(tmp_path, users_file)
     a = resolve(svc.login("nobody", "x", LOCAL), clock)
@@ -200,9 +206,10 @@ def test_unreadable_passdb_is_temporary(tmp_path: Path, logs: list[str]) -> None
 
 def test_slow_hash_runs_in_thread_pool(tmp_path: Path, users_file: Path) -> None:
     """SHA512-CRYPT verification goes through run_blocking; PLAIN is checked inline."""
-    from mailsuite.auth.factory import build_auth_service
     from twisted.internet.defer import maybeDeferred
     from twisted.internet.task import Clock
+
+    from mailsuite.auth.factory import build_auth_service
 
     calls: list[str] = []
 
@@ -261,7 +268,9 @@ def test_lookup(tmp_path: Path, users_file: Path) -> None:
 def test_sasl_plain_and_login_exchanges(tmp_path: Path, users_file: Path) -> None:
     """PLAIN (with and without SASL-IR) and LOGIN log in through the same service."""
     svc, clock = service(tmp_path, users_file)
-    assert isinstance(resolve(svc.sasl("PLAIN", LOCAL).step(b"\0alice\0alice-pw"), clock), AuthSuccess)
+    assert isinstance(
+        resolve(svc.sasl("PLAIN", LOCAL).step(b"\0alice\0alice-pw"), clock), AuthSuccess
+    )
     ex = svc.sasl("PLAIN", LOCAL)
     assert resolve(ex.step(None), clock) == SaslChallenge(b"")
     assert isinstance(resolve(ex.step(b"\0bob\0bob-pw"), clock), AuthSuccess)
@@ -289,7 +298,9 @@ def test_sasl_cram_md5_exchange(tmp_path: Path, users_file: Path) -> None:
     assert isinstance(res, AuthFailure)  # bob's SHA512-CRYPT hash cannot answer CRAM-MD5
 
 
-def scram_client(ex: Any, clock: Any, name: str, user: str, password: str, authzid: str = "") -> Any:
+def scram_client(
+    ex: Any, clock: Any, name: str, user: str, password: str, authzid: str = ""
+) -> Any:
     """Run a SCRAM client (RFC 5802 §3) against an exchange; returns the last answer."""
     h = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}[name]
     gs2 = f"n,{'a=' + authzid if authzid else ''},"
@@ -297,7 +308,9 @@ def scram_client(ex: Any, clock: Any, name: str, user: str, password: str, authz
     first = resolve(ex.step((gs2 + bare).encode()), clock)
     assert isinstance(first, SaslChallenge), first
     attrs = dict(item.split("=", 1) for item in first.data.decode().split(","))
-    salted = hashlib.pbkdf2_hmac(h, password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+    salted = hashlib.pbkdf2_hmac(
+        h, password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"])
+    )
     client_key = hmac.new(salted, b"Client Key", h).digest()
     stored_key = hashlib.new(h, client_key).digest()
     without = f"c={base64.b64encode(gs2.encode()).decode()},r={attrs['r']}"
@@ -322,10 +335,18 @@ def test_sasl_scram_with_plain_and_scram_stored(tmp_path: Path, name: str) -> No
         f"bob:{schemes.generate('SHA512-CRYPT', 'bob-pw')}::::::\n"
     )
     svc, clock = build(make_settings(tmp_path))
-    assert isinstance(scram_client(svc.sasl(name, REMOTE), clock, name, "alice", "alice-pw"), AuthSuccess)
-    assert isinstance(scram_client(svc.sasl(name, REMOTE), clock, name, "carol", "carol-pw"), AuthSuccess)
-    assert isinstance(scram_client(svc.sasl(name, REMOTE), clock, name, "carol", "wrong"), AuthFailure)
-    assert isinstance(scram_client(svc.sasl(name, REMOTE), clock, name, "bob", "bob-pw"), AuthFailure)
+    assert isinstance(
+        scram_client(svc.sasl(name, REMOTE), clock, name, "alice", "alice-pw"), AuthSuccess
+    )
+    assert isinstance(
+        scram_client(svc.sasl(name, REMOTE), clock, name, "carol", "carol-pw"), AuthSuccess
+    )
+    assert isinstance(
+        scram_client(svc.sasl(name, REMOTE), clock, name, "carol", "wrong"), AuthFailure
+    )
+    assert isinstance(
+        scram_client(svc.sasl(name, REMOTE), clock, name, "bob", "bob-pw"), AuthFailure
+    )
     assert isinstance(scram_client(svc.sasl(name, REMOTE), clock, name, "ghost", "x"), AuthFailure)
 
 
@@ -340,7 +361,10 @@ def test_scram_cancel_after_server_final_releases_slot(tmp_path: Path, users_fil
     ck = hmac.new(salted, b"Client Key", h).digest()
     without = f"c=biws,r={attrs['r']}"
     am = f"n=alice,r=abc,{first.data.decode()},{without}".encode()
-    proof = bytes(a ^ b for a, b in zip(ck, hmac.new(hashlib.sha256(ck).digest(), am, h).digest(), strict=True))
+    proof = bytes(
+        a ^ b
+        for a, b in zip(ck, hmac.new(hashlib.sha256(ck).digest(), am, h).digest(), strict=True)
+    )
     final = resolve(ex.step(f"{without},p={base64.b64encode(proof).decode()}".encode()), clock)
     assert isinstance(final, SaslChallenge)
     assert svc.limiter.count("alice", "127.0.0.1") == 1
@@ -363,3 +387,85 @@ def test_external_with_client_cert(tmp_path: Path, users_file: Path) -> None:
     assert isinstance(ok, AuthSuccess) and ok.user.username == "alice"
     res = resolve(svc.sasl("EXTERNAL", ctx).step(b"bob"), clock)
     assert isinstance(res, AuthFailure)
+
+
+def test_master_login_keeps_target_routing_fields(tmp_path: Path) -> None:
+    """A master login as a proxied user carries that user's proxy/host fields."""
+    (tmp_path / "users").write_text("pat:{PLAIN}pw::::::proxy=y host=10.9.9.9\n")
+    (tmp_path / "masters").write_text("admin:{PLAIN}admin-pw::::::\n")
+    svc, clock = build(
+        make_settings(
+            tmp_path,
+            passdb=[PassdbSettings(path="users"), PassdbSettings(path="masters", master=True)],
+        )
+    )
+    ok = resolve(svc.login("pat*admin", "admin-pw", LOCAL), clock)
+    assert isinstance(ok, AuthSuccess)
+    assert ok.user.passdb_fields["host"] == "10.9.9.9" and ok.user.master_user == "admin"
+
+
+def test_slow_hashes_limited_to_hash_workers(tmp_path: Path, users_file: Path) -> None:
+    """With hash_workers = 1 a second slow verification waits until the first is done."""
+    from twisted.internet.defer import maybeDeferred
+    from twisted.internet.task import Clock
+
+    from mailsuite.auth.factory import build_auth_service
+
+    held: list[tuple[Deferred[Any], Any, tuple[Any, ...]]] = []
+
+    def run_blocking(f: Any, *a: Any) -> Deferred[Any]:
+        if getattr(f, "__name__", "") == "verify":
+            d: Deferred[Any] = Deferred()
+            held.append((d, f, a))
+            return d
+        return maybeDeferred(f, *a)
+
+    svc = build_auth_service(
+        make_settings(tmp_path, hash_workers=1),
+        reactor=Clock(),
+        run_blocking=run_blocking,
+        store_factory=lambda r: None,
+    )
+    first = svc.login("bob", "bob-pw", LOCAL)
+    second = svc.login("bob", "bob-pw", LOCAL)
+    assert len(held) == 1  # the second waits for a hash worker
+    d, f, a = held.pop()
+    d.callback(f(*a))
+    assert isinstance(resolve(first), AuthSuccess)
+    assert len(held) == 1
+    d, f, a = held.pop()
+    d.callback(f(*a))
+    assert isinstance(resolve(second), AuthSuccess)
+
+
+def test_log_line_cannot_be_forged(tmp_path: Path, users_file: Path, logs: list[str]) -> None:
+    """A user name with a newline is logged escaped, on one line."""
+    svc, clock = service(tmp_path, users_file)
+    resolve(svc.login("evil\nauth: admin login ok", "x", LOCAL), clock)
+    assert "\n" not in logs[-1] and "evil\\x0a" in logs[-1]
+
+
+def test_unknown_user_costs_a_hash_too(tmp_path: Path, users_file: Path) -> None:
+    """Once a slow scheme is in use, an unknown user's password is also run through it."""
+    from twisted.internet.defer import maybeDeferred
+    from twisted.internet.task import Clock
+
+    from mailsuite.auth.factory import build_auth_service
+
+    calls: list[str] = []
+
+    def run_blocking(f: Any, *a: Any) -> Deferred[Any]:
+        calls.append(getattr(f, "__name__", ""))
+        return maybeDeferred(f, *a)
+
+    svc = build_auth_service(
+        make_settings(tmp_path, failure_delay_s=0.0, failure_delay_max_s=0.0),
+        reactor=Clock(),
+        run_blocking=run_blocking,
+        store_factory=lambda r: None,
+    )
+    resolve(svc.login("bob", "bob-pw", LOCAL))
+    calls.clear()
+    res = resolve(svc.login("nobody", "guess", LOCAL))
+    assert isinstance(res, AuthFailure)
+    assert calls.count("verify") == 1

@@ -19,15 +19,30 @@ V = user_vars("a@b.org")
     [
         ("SELECT p FROM u WHERE n = '%u'", "qmark", "SELECT p FROM u WHERE n = ?", ["a@b.org"]),
         ("SELECT p FROM u WHERE n = '%u'", "format", "SELECT p FROM u WHERE n = %s", ["a@b.org"]),
-        ("SELECT p FROM u WHERE n=%n AND d=%d", "qmark", "SELECT p FROM u WHERE n=? AND d=?", ["a", "b.org"]),
-        ("SELECT 1 WHERE x = '%n@%d'", "qmark", "SELECT 1 WHERE x = (? || '@' || ?)", ["a", "b.org"]),
+        (
+            "SELECT p FROM u WHERE n=%n AND d=%d",
+            "qmark",
+            "SELECT p FROM u WHERE n=? AND d=?",
+            ["a", "b.org"],
+        ),
+        (
+            "SELECT 1 WHERE x = '%n@%d'",
+            "qmark",
+            "SELECT 1 WHERE x = (? || '@' || ?)",
+            ["a", "b.org"],
+        ),
         ("SELECT 1 WHERE y LIKE 'a%'", "format", "SELECT 1 WHERE y LIKE 'a%%'", []),
-        ("SELECT 1 WHERE z = 'it''s' AND n='%Lu'", "qmark", "SELECT 1 WHERE z = 'it''s' AND n=?", ["a@b.org"]),
+        (
+            "SELECT 1 WHERE z = 'it''s' AND n='%Lu'",
+            "qmark",
+            "SELECT 1 WHERE z = 'it''s' AND n=?",
+            ["a@b.org"],
+        ),
         ("SELECT 5 %% 2", "qmark", "SELECT 5 % 2", []),
     ],
 )
 def test_parameterise(query: str, style: str, sql: str, params: list[str]) -> None:
-    """Each variable becomes a bound placeholder; literal text is kept and escaped for the driver."""
+    """Each variable becomes a bound placeholder; literal text is kept, escaped for the driver."""
     assert parameterise(query, V, style) == (sql, params)
 
 
@@ -42,7 +57,9 @@ def db(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name", ["x' OR '1'='1", "alice'--", "alice\\", "%u", "' UNION SELECT 1,2,3,4 --"])
+@pytest.mark.parametrize(
+    "name", ["x' OR '1'='1", "alice'--", "alice\\", "%u", "' UNION SELECT 1,2,3,4 --"]
+)
 def test_injection_attempts_find_nothing(db: str, name: str) -> None:
     """User names full of SQL find no row: they are data, never SQL."""
     sql = SqlDatabase("sqlite", db)

@@ -38,7 +38,9 @@ def test_user_lookup(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-c", config, "user", "lookup", "ghost"]) == 67
 
 
-def test_cache_flush_queues_request(config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cache_flush_queues_request(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """auth cache flush USER leaves a request file for the running server."""
     assert main(["-c", config, "auth", "cache", "flush", "alice"]) == 0
     files = list((tmp_path / "var/state/auth-cache-flush").glob("*.req"))

@@ -29,7 +29,9 @@ def test_dovecot_accepts_default_scheme(capsys: pytest.CaptureFixture[str]) -> N
     assert doveadm_verifies(out, "secret")
 
 
-def test_password_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_password_from_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Without -p and without a terminal the password is read from stdin."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("piped\n"))
     assert main(["pw", "-s", "PLAIN"]) == 0

@@ -98,3 +98,12 @@ def test_help_lists_sieve() -> None:
     """The sieve command family is registered with the admin command."""
     proc = mailsuite("--help")
     assert proc.returncode == 0 and "sieve" in proc.stdout
+
+
+def test_capabilities_lists_what_require_accepts() -> None:
+    """sieve capabilities prints every supported capability on one line."""
+    proc = mailsuite("sieve", "capabilities")
+    assert proc.returncode == 0
+    caps = proc.stdout.split()
+    assert {"fileinto", "envelope", "imap4flags", "copy", "vacation", "reject"} <= set(caps)
+    assert caps == sorted(caps) and "body" not in caps and "variables" in caps

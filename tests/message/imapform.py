@@ -57,7 +57,11 @@ def _ext(bs: BodyStructure) -> list[Any]:
 def bodystructure_form(bs: BodyStructure) -> list[Any]:
     """RFC 3501 BODYSTRUCTURE (with extension data) field order."""
     if bs.is_multipart:
-        return [bodystructure_form(p) for p in bs.parts] + [_s(bs.subtype), _params(bs.params)] + _ext(bs)
+        return (
+            [bodystructure_form(p) for p in bs.parts]
+            + [_s(bs.subtype), _params(bs.params)]
+            + _ext(bs)
+        )
     out: list[Any] = [
         _s(bs.type),
         _s(bs.subtype),

@@ -38,6 +38,7 @@ GROUP_END = A(None, None, None, None)
         ("undisclosed-recipients:;", (A(None, None, "undisclosed-recipients", None), GROUP_END)),
         ("Unclosed: a@b", (A(None, None, "Unclosed", None), A(None, None, "a", "b"), GROUP_END)),
         ("a@b,, c@d", (A(None, None, "a", "b"), A(None, None, "c", "d"))),
+        ("a@b; c@d", (A(None, None, "a", "b"),)),  # stray ";" ends the list (as Dovecot)
         ("", None),
         ("   ", None),
     ],
@@ -54,7 +55,19 @@ def test_none_is_nil() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["<<<>>> ,;:@", '"', "(", "((a)", "[", "\\", ":::;;;", "@@@", "a@b@c", "\x00\udcff@x", "<" * 500],
+    [
+        "<<<>>> ,;:@",
+        '"',
+        "(",
+        "((a)",
+        "[",
+        "\\",
+        ":::;;;",
+        "@@@",
+        "a@b@c",
+        "\x00\udcff@x",
+        "<" * 500,
+    ],
 )
 def test_garbage_never_raises(value: str) -> None:
     """Any input gives a tuple of well-formed addresses (or NIL), never an exception."""

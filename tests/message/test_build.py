@@ -59,7 +59,7 @@ def test_rfc3501_sample_envelope_and_body() -> None:
 def test_rfc3501_bodystructure_example() -> None:
     """The multipart example of RFC 3501 section 7.4.2 comes out as written there."""
     raw = (
-        b"Content-Type: MULTIPART/MIXED; BOUNDARY=\"x\"\r\n\r\n--x\r\n"
+        b'Content-Type: MULTIPART/MIXED; BOUNDARY="x"\r\n\r\n--x\r\n'
         b"Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\nContent-Transfer-Encoding: 7BIT\r\n\r\n"
         + body_of(23, 1152)[:-2]
         + b"\r\n--x\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII; NAME=cc.diff\r\n"
@@ -83,7 +83,7 @@ def test_extension_data_and_rfc2231() -> None:
     raw = (
         b"Content-Type: multipart/mixed; boundary=b; x*0*=utf-8''%E2%82; x*1*=%AC\n"
         b"Content-Language: en\nContent-Location: http://example.org/\n\n--b\n"
-        b"Content-Type: application/pdf; name*0=\"a very long \"; name*1=\"name.pdf\"\n"
+        b'Content-Type: application/pdf; name*0="a very long "; name*1="name.pdf"\n'
         b"Content-Disposition: attachment; filename*=iso-8859-1'de'%E4.pdf; size=5\n"
         b"Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\nContent-Language: de, en (c)\n"
         b"Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n"
@@ -107,7 +107,8 @@ def test_message_rfc822_part() -> None:
     msg = Message.from_bytes(raw)
     assert bodystructure_form(msg.bodystructure()) == imap(
         """("message" "rfc822" NIL NIL NIL "7bit" 72
-        (NIL "inner" ((NIL NIL "a" "b")) ((NIL NIL "a" "b")) ((NIL NIL "a" "b")) NIL NIL NIL NIL NIL)
+        (NIL "inner" ((NIL NIL "a" "b")) ((NIL NIL "a" "b")) ((NIL NIL "a" "b"))
+        NIL NIL NIL NIL NIL)
         ("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 9 0 NIL NIL NIL NIL) 5
         NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL"""
     )
@@ -115,7 +116,11 @@ def test_message_rfc822_part() -> None:
 
 def test_defaults_for_missing_and_invalid_content_type() -> None:
     """No or an invalid Content-Type means text/plain; charset=us-ascii (RFC 2045 5.2)."""
-    for raw in (b"Subject: x\n\nbody\n", b"Content-Type: text\n\nbody\n", b"Content-Type: ;;\n\nbody\n"):
+    for raw in (
+        b"Subject: x\n\nbody\n",
+        b"Content-Type: text\n\nbody\n",
+        b"Content-Type: ;;\n\nbody\n",
+    ):
         assert bodystructure_form(Message.from_bytes(raw).bodystructure()) == imap(
             '"text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 6 1 NIL NIL NIL NIL'
         )

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from mailsuite.message import BodyStructure, Envelope, Message, to_crlf
+from mailsuite.message.mime import parse_tree
 
 CORPUS = Path(__file__).with_name("corpus")
 FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".txt", ".eml"))
 
 
-def part_paths(bs: BodyStructure, prefix: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
+def part_paths(
+    bs: BodyStructure, prefix: tuple[int, ...] = ()
+) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
     """Every numbered part with its structure, as RFC 3501 6.4.5 numbers them."""
     if bs.is_multipart:
         for i, child in enumerate(bs.parts, 1):
@@ -26,7 +29,9 @@ def part_paths(bs: BodyStructure, prefix: tuple[int, ...] = ()) -> Iterator[tupl
         yield from _inside(bs, path)
 
 
-def _inside(bs: BodyStructure, path: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
+def _inside(
+    bs: BodyStructure, path: tuple[int, ...]
+) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
     if bs.is_multipart:
         yield from _children(bs, path)
     elif bs.is_message:
@@ -34,7 +39,9 @@ def _inside(bs: BodyStructure, path: tuple[int, ...]) -> Iterator[tuple[tuple[in
         yield from part_paths(bs.body, path)
 
 
-def _children(bs: BodyStructure, path: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
+def _children(
+    bs: BodyStructure, path: tuple[int, ...]
+) -> Iterator[tuple[tuple[int, ...], BodyStructure]]:
     for i, child in enumerate(bs.parts, 1):
         sub = (*path, i)
         yield sub, child
@@ -49,7 +56,7 @@ def test_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_corpus_invariants(path: Path) -> None:
-    """Each message parses, its sizes agree, sections fit together and the cache form round-trips."""
+    """Each message parses, sizes agree, sections fit together, the cache form round-trips."""
     raw = path.read_bytes()
     msg = Message.from_path(str(path))
     env = msg.envelope()
@@ -58,6 +65,12 @@ def test_corpus_invariants(path: Path) -> None:
     assert full == to_crlf(raw)
     assert Message.from_path(str(path)).rfc822_size() == len(full) == msg.rfc822_size()
     assert msg.header_bytes() + msg.text_bytes() == full
+    # the header found from the first reads, from memory and by the MIME walk agree
+    assert (
+        Message.from_path(str(path)).header_bytes()
+        == Message.from_bytes(raw).header_bytes()
+        == parse_tree(full).mime_header()
+    )
     assert msg.section(()) == full
     assert msg.section((), "HEADER") + msg.section((), "TEXT") == full  # type: ignore[operator]
     assert Envelope.from_json(env.to_json()) == env

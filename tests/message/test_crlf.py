@@ -17,6 +17,7 @@ CASES = [
     (b"\r\r\n", b"\r\r\n"),
     (b"\n\n", b"\r\n\r\n"),
     (b"end\r", b"end\r"),
+    (b"nul\x00\n", b"nul\x80\r\n"),  # IMAP literals cannot carry NUL (RFC 3501 4.3)
 ]
 
 

@@ -80,8 +80,10 @@ SECTIONS = [
 
 
 @pytest.mark.parametrize(("part", "kind", "fields", "want"), SECTIONS)
-def test_sections(part: tuple[int, ...], kind: str | None, fields: tuple[str, ...], want: bytes | None) -> None:
-    """BODY[section] numbering of RFC 3501 6.4.5, message/rfc822 nesting included; absent is None."""
+def test_sections(
+    part: tuple[int, ...], kind: str | None, fields: tuple[str, ...], want: bytes | None
+) -> None:
+    """BODY[section] numbers parts as RFC 3501 6.4.5 does, message/rfc822 too; absent is None."""
     assert Message.from_bytes(NESTED).section(part, kind, fields) == want
 
 
@@ -95,7 +97,9 @@ def test_sections(part: tuple[int, ...], kind: str | None, fields: tuple[str, ..
         (b"Subject: x\n\nbody\n", (2,), None, None),
     ],
 )
-def test_single_part_sections(raw: bytes, part: tuple[int, ...], kind: str | None, want: bytes | None) -> None:
+def test_single_part_sections(
+    raw: bytes, part: tuple[int, ...], kind: str | None, want: bytes | None
+) -> None:
     """Part 1 of a non-multipart message is its body, with the message header as its MIME header."""
     assert Message.from_bytes(raw).section(part, kind) == want
 
@@ -226,3 +230,14 @@ def test_header_split_across_reads(tmp_path: Path) -> None:
         msg = Message.from_path(str(path))
         assert msg.header_bytes() == raw[: pad + 1].replace(b"\n", b"\r\n")
         assert msg.text_bytes() == b"body\r\n"
+
+
+def test_streamed_size_with_crlf_across_reads(tmp_path: Path) -> None:
+    """The streamed RFC822.SIZE counts a CRLF split across 64 KiB reads once."""
+    for offset in (65534, 65535, 65536):
+        raw = b"A: b\n\n" + b"x" * (offset - 6) + b"\r\n" + b"y\n" * 10 + b"\rz"
+        path = tmp_path / f"m{offset}"
+        path.write_bytes(raw)
+        assert Message.from_path(str(path)).rfc822_size() == len(
+            Message.from_bytes(raw).full_bytes()
+        )

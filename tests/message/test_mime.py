@@ -18,22 +18,26 @@ def bodies(part: Part) -> list[bytes]:
 
 def test_delimiter_crlf_belongs_to_the_delimiter() -> None:
     """RFC 2046 5.1.1: the CRLF before a delimiter is not part of the preceding body."""
-    root = tree(b"Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\n\ntwo\n\n--b--\nepi\n")
+    root = tree(
+        b"Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\n\ntwo\n\n--b--\nepi\n"
+    )
     assert bodies(root) == [b"one", b"two\r\n"]
     assert root.children[0].mime_header() == b"\r\n"
 
 
 def test_padding_and_close_delimiter_with_trailing_text() -> None:
     """Delimiters may carry transport padding; text after a close delimiter is ignored."""
-    root = tree(b"Content-Type: multipart/mixed; boundary=b\n\n--b \t\nA: 1\n\none\n--b-- trailing\n")
+    root = tree(
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b \t\nA: 1\n\none\n--b-- trailing\n"
+    )
     assert bodies(root) == [b"one"]
     assert root.children[0].header.first("a") == b" 1"
 
 
-def test_boundary_prefix_is_not_a_delimiter() -> None:
-    """A line that only starts with the boundary (or has it mid-line) is body text."""
-    root = tree(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx--b\n--bb\n--b--\n")
-    assert bodies(root) == [b"x--b\r\n--bb"]
+def test_delimiter_is_matched_by_line_prefix() -> None:
+    """A line starting with "--boundary" is a delimiter whatever follows, as in Dovecot."""
+    root = tree(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx--b\n--bb\n\nnext\n--b--\n")
+    assert bodies(root) == [b"x--b", b"next"]
 
 
 def test_nested_reused_boundary_parses_innermost_first() -> None:
@@ -75,7 +79,7 @@ def test_nested_close_delimiter_keeps_its_crlf() -> None:
     [
         b"Content-Type: multipart/mixed\n\nno boundary parameter\n",
         b"Content-Type: multipart/mixed; boundary=q\n\n--p\n\nnever ours\n",
-        b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\nx\n",
+        b'Content-Type: multipart/mixed; boundary=""\n\n--\n\nx\n',
     ],
 )
 def test_multipart_without_usable_boundary_has_no_children(raw: bytes) -> None:
@@ -112,7 +116,9 @@ def test_message_rfc822_and_digest_default() -> None:
 def test_depth_cap_makes_an_opaque_part() -> None:
     """Nesting past MAX_MIME_DEPTH stops: the deepest container becomes application/octet-stream."""
     n = MAX_MIME_DEPTH + 20
-    raw = b"".join(b"Content-Type: multipart/mixed; boundary=d%d\n\n--d%d\n" % (i, i) for i in range(n))
+    raw = b"".join(
+        b"Content-Type: multipart/mixed; boundary=d%d\n\n--d%d\n" % (i, i) for i in range(n)
+    )
     raw += b"\ninner\n" + b"".join(b"--d%d--\n" % i for i in reversed(range(n)))
     node = tree(raw)
     depth = 0
@@ -128,3 +134,20 @@ def test_many_parts_are_capped() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=b\n\n" + b"--b\n\nx\n" * 12000 + b"--b--\n"
     root = tree(raw)
     assert 0 < len(root.children) < 12000
+
+
+def test_header_only_parts_leave_the_delimiter_crlf() -> None:
+    """A part that is all header gives the CRLF before the next delimiter to that delimiter."""
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+        b"Content-Type: multipart/mixed; boundary=i\n\n--i\n\ntext\n--i\nand\n"
+        b"--o\nContent-Type: text/plain\nbar\n\n--o--\n"
+    )
+    root = tree(raw)
+    inner = root.children[0]
+    assert inner.children[1].mime_header() == b"and"
+    assert inner.children[1].body() == b""
+    # as in Dovecot, the enclosing part keeps that line end
+    assert inner.body().endswith(b"--i\r\nand\r\n")
+    assert root.children[1].mime_header() == b"Content-Type: text/plain\r\nbar\r\n"
+    assert root.children[1].body() == b""

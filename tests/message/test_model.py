@@ -32,9 +32,7 @@ LEAF = BodyStructure(
     language=("en", "de"),
     location="http://x/",
 )
-MSG = BodyStructure(
-    type="message", subtype="rfc822", size=10, lines=1, envelope=ENV, body=LEAF
-)
+MSG = BodyStructure(type="message", subtype="rfc822", size=10, lines=1, envelope=ENV, body=LEAF)
 MULTI = BodyStructure(
     type="multipart",
     subtype="mixed",
@@ -60,8 +58,17 @@ def test_bodystructure_json_round_trip(value: BodyStructure) -> None:
 
 @pytest.mark.parametrize(
     "blob",
-    [b"", b"garbage", b"[]", b"[2, []]", b"[1, 5]", b'[1, ["m", "a", "b", [], null, null, null, null]]',
-     b'[1, ["s", 1, 2]]', b"\xff\xfe", b'[1, ["s","t","p",null,null,null,"7bit","x",null,null,null,null,null,null,null]]'],
+    [
+        b"",
+        b"garbage",
+        b"[]",
+        b"[2, []]",
+        b"[1, 5]",
+        b'[1, ["m", "a", "b", [], null, null, null, null]]',
+        b'[1, ["s", 1, 2]]',
+        b"\xff\xfe",
+        b'[1, ["s","t","p",null,null,null,"7bit","x",null,null,null,null,null,null,null]]',
+    ],
 )
 def test_from_json_rejects_foreign_blobs(blob: bytes) -> None:
     """A damaged or foreign cache blob raises ValueError so the store rebuilds it."""

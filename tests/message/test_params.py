@@ -21,12 +21,18 @@ from mailsuite.message.params import (
             ' TEXT/Plain ; Charset="UTF-8" (comment); format=flowed',
             ("TEXT", "Plain", [("Charset", "UTF-8"), ("format", "flowed")]),
         ),
-        ("multipart/mixed; boundary=\"a \\\"b\\\" c\"", ("multipart", "mixed", [("boundary", 'a "b" c')])),
+        (
+            'multipart/mixed; boundary="a \\"b\\" c"',
+            ("multipart", "mixed", [("boundary", 'a "b" c')]),
+        ),
         ("(c) text (c) / (c) html", ("text", "html", [])),
         ("text/plain; name=foo bar.txt; x=1", ("text", "plain", [("name", "foo"), ("x", "1")])),
         ("text/plain;;; charset=us-ascii;", ("text", "plain", [("charset", "us-ascii")])),
-        ('text/plain; name="unterminated', ("text", "plain", [("name", "unterminated")])),
+        ('text/plain; name="unterminated', ("text", "plain", [])),  # dropped, as Dovecot
         ("text", None),
+        ("text/pla in; charset=koi8-r", None),  # junk after the subtype (as Dovecot)
+        ("multipart/mi:xed; boundary=x", None),
+        ("multipart/alterna(tive; boundary=b4", None),  # unterminated comment
         ("text/", None),
         (";;; = x", None),
         ("", None),
@@ -42,7 +48,7 @@ def test_parse_content_type(value: str, want: object) -> None:
     [
         # Dovecot's own rfc2231 test case: pieces in any order, plain and extended mixed.
         (
-            '; key*2=ba%; key2*0=a; key3*0*=us-ascii\'en\'xyz; key*0="foo"'
+            "; key*2=ba%; key2*0=a; key3*0*=us-ascii'en'xyz; key*0=\"foo\""
             "; key2*1*=b%25; key3*1=plop%; key*1=baz",
             [("key", "foobazba%"), ("key2*", "''ab%25"), ("key3*", "us-ascii'en'xyzplop%25")],
         ),
@@ -65,6 +71,7 @@ def test_disposition_language_token() -> None:
     )
     assert parse_disposition("inline") == ("inline", [])
     assert parse_disposition("; x=") is None
+    assert parse_disposition("inl(ine") is None
     assert parse_language("en, de (German)") == ("en", "de")
     assert parse_language(",,") == ()
     assert parse_token(" (c) Base64 ") == "Base64"

@@ -20,7 +20,7 @@ RAW = (
 
 
 def test_text_parts_are_decoded_in_order() -> None:
-    """Every text/* part, nested ones included, is decoded from its transfer encoding and charset."""
+    """Every text/* part, nested ones too, is decoded from its transfer encoding and charset."""
     assert list(Message.from_bytes(RAW).text_parts()) == [
         "caf\u00e9 au lait",
         "<p>\u00e9t\u00e9</p>",
@@ -50,3 +50,19 @@ def test_plain_message_without_content_type() -> None:
 def test_decode_transfer(body: bytes, enc: str | None, want: bytes) -> None:
     """Transfer encodings decode leniently; unknown ones pass the bytes through."""
     assert decode_transfer(body, enc) == want
+
+
+@pytest.mark.parametrize(
+    "charset",
+    ["rot13", "base64", "hex", "zlib", "uu", "idna", "punycode", "x\x00y", "", "a" * 300],
+)
+def test_unusable_charsets_never_raise(charset: str) -> None:
+    """Charsets that name non-text or failing codecs decode leniently instead of raising."""
+    raw = (
+        f"Subject: =?{charset}?q?=FF=FE_abc?=\n"
+        f'Content-Type: text/plain; charset="{charset}"\n\n\xff\xfe abc\n'
+    ).encode("latin-1")
+    msg = Message.from_bytes(raw)
+    assert len(msg.header_values("subject")) == 1
+    (text,) = msg.text_parts()
+    assert text.endswith("abc\r\n")

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mailsuite.sieve import Discard, FileInto, Keep, Redirect, Reject, SieveError
-from tests.sieve.support import run
+from mailsuite.sieve import (
+    Discard,
+    FileInto,
+    Keep,
+    Redirect,
+    Reject,
+    SieveError,
+    compile_script,
+    evaluate_all,
+)
+from tests.sieve.support import context, run
 
 FLAGS = 'require ["imap4flags", "fileinto"];'
 
@@ -70,10 +79,23 @@ def test_hasflag() -> None:
         assert (actions == [Discard()]) is expected, test
 
 
-def test_same_mailbox_twice_merges_flags() -> None:
-    """Filing into one mailbox twice stores once with both actions' flags."""
+def test_same_mailbox_twice_stores_once_with_the_later_flags() -> None:
+    """Filing into one mailbox twice stores once; the later action's flags win (as Pigeonhole)."""
     script = FLAGS + 'fileinto :flags "A" "x"; fileinto :flags "B" "x";'
-    assert run(script) == [FileInto("x", frozenset({"A", "B"}))]
+    assert run(script) == [FileInto("x", frozenset({"B"}))]
+    assert run(FLAGS + 'keep :flags "A"; keep;') == [Keep()]
+
+
+def test_create_sticks_across_duplicate_fileinto() -> None:
+    """Once a fileinto asked for :create, the merged delivery creates the mailbox."""
+    script = 'require ["fileinto", "mailbox"]; fileinto "F"; fileinto :create "F";'
+    assert run(script) == [FileInto("F", create=True)]
+
+
+def test_copy_to_inbox_and_implicit_keep_store_once_with_both_flags() -> None:
+    """fileinto :copy "INBOX" and the implicit keep are one delivery carrying both flag sets."""
+    script = 'require ["imap4flags", "fileinto", "copy"]; fileinto :copy :flags "A" "INBOX";'
+    assert run(script + ' addflag "B";') == [Keep(frozenset({"A", "B"}))]
 
 
 def test_reject_cancels_implicit_keep() -> None:
@@ -108,3 +130,14 @@ def test_two_vacations_are_an_error() -> None:
     """Only one vacation may run per message."""
     with pytest.raises(SieveError, match="only one vacation"):
         run('require "vacation"; vacation "a"; vacation "b";')
+
+
+def test_conflicts_across_scripts_name_both_places() -> None:
+    """A reject in the user script clashing with a keep in a before-script names both files."""
+    before = compile_script("keep;", "before.sieve")
+    user = compile_script('require "reject";\n\nreject "no";', "user.sieve")
+    with pytest.raises(SieveError) as info:
+        evaluate_all([before, user], context())
+    assert str(info.value) == (
+        "user.sieve:3: reject cannot be combined with keep, fileinto or redirect (before.sieve:1)"
+    )

@@ -83,10 +83,12 @@ def test_address_without_domain() -> None:
         ('"b art"@example.com', '"b art"@example.com'),
         ("user@[192.0.2.1]", "user@[192.0.2.1]"),
         ("jörg@bücher.example", "jörg@bücher.example"),
+        ("Bart@Example.COM", "Bart@example.com"),  # domains fold, local parts do not
         ("no-at-sign", None),
         ("two@@example.com", None),
         ("a b@example.com", None),
         ("", None),
+        ('"a\\\rb"@example.com', None),  # no raw CR, even escaped in a quoted local part
         ("a@", None),
         ("@example.com", None),
     ],

@@ -155,3 +155,15 @@ def test_from_address_counts_as_ours() -> None:
     """Mail from our own :from address is not answered (no loop with ourselves)."""
     script = 'vacation :from "Team <team@example.com>" "x";'
     assert vacations(script, mail_from="team@example.com") == []
+
+
+def test_subject_cannot_inject_headers() -> None:
+    """Line breaks in the original or the script's subject become spaces in the answer."""
+    evil = message(
+        From="f@example.net", To="me@example.com", Subject="=?utf-8?q?hi=0D=0ABcc:_x@evil?="
+    )
+    (v,) = vacations('vacation "x";', evil)
+    assert "\r" not in v.subject and "\n" not in v.subject
+    assert v.subject == "Auto: hi Bcc: x@evil"
+    (v,) = vacations('vacation :subject text:\nline one\nline two\n.\n "x";')
+    assert v.subject == "line one line two"

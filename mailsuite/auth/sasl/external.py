@@ -12,7 +12,7 @@ __all__ = ["ExternalMechanism", "name_from_subject"]
 
 def name_from_subject(subject: str) -> str:
     """The user a certificate subject names: emailAddress, else CN."""
-    fields = {}
+    fields: dict[str, str] = {}
     for part in subject.replace("/", ",").split(","):
         key, _, value = part.strip().partition("=")
         fields.setdefault(key.upper(), value)

@@ -35,6 +35,10 @@ __all__ = ["RECENT", "SelectedView", "UidValidityChanged", "expunge_allowed_duri
 RECENT: Final = "\\Recent"
 
 
+def _uid(record: MessageRecord) -> int:
+    return record.uid
+
+
 class UidValidityChanged(Exception):
     """The mailbox's UIDVALIDITY changed under the session: it must be closed (BYE)."""
 
@@ -76,7 +80,6 @@ class SelectedView:
         self._records: dict[int, MessageRecord] = {m.uid: m for m in snapshot.messages}
         self._recent: set[int] = set(snapshot.recent_uids) & self._records.keys()
         self._ghosts: set[int] = set()
-        self._reported_recent = len(self._recent)
         #: RFC 5182 SEARCHRES: the UIDs saved by the last SEARCH ... RETURN (SAVE).
         self.saved_uids: tuple[int, ...] = ()
 
@@ -154,10 +157,10 @@ class SelectedView:
         """Record changes the session already reported itself (its own STORE, \\Seen by FETCH),
         so the next update does not repeat them."""
         for rec in records:
+            # HIGHESTMODSEQ stays as the last snapshot said: changes by others with a
+            # lower MODSEQ may still be unreported, and the next update must look.
             if rec.uid in self._records and rec.uid not in self._ghosts:
                 self._records[rec.uid] = rec
-                if rec.modseq > self.highestmodseq:
-                    self.highestmodseq = rec.modseq
 
     def update(self, snapshot: MailboxSnapshot, *, allow_expunge: bool) -> list[bytes]:
         """Bring the view up to ``snapshot`` and return the untagged responses that tell the client.
@@ -183,34 +186,43 @@ class SelectedView:
         ):
             return []  # nothing changed: no per-message work on a large mailbox
         out: list[bytes] = []
-        current = {m.uid: m for m in snapshot.messages}
-        gone = [u for u in self._uids if u not in current]
+        msgs = snapshot.messages
+        last = self._uids[-1] if self._uids else 0
+        # msgs is sorted by UID: msgs[:known] are messages the client knows, the rest are new
+        # (the store never assigns a UID below UIDNEXT, so nothing unknown hides among them).
+        known = bisect.bisect_right(msgs, last, key=_uid)
+        if known == len(self._uids) - len(self._ghosts):
+            gone = sorted(self._ghosts)  # no new expunges: only the waiting ones
+        else:
+            alive = {m.uid for m in msgs[:known]}
+            gone = [u for u in self._uids if u not in alive]
         if gone and allow_expunge:
             out.extend(self._announce_expunges(gone))
         else:
             self._ghosts.update(gone)
-        # New messages: UIDs only grow, so they belong after every known UID.
-        last = self._uids[-1] if self._uids else 0
-        added = [m for m in snapshot.messages if m.uid > last]
+        added = msgs[known:]
         for m in added:
             self._uids.append(m.uid)
             self._records[m.uid] = m
             if m.uid in snapshot.recent_uids:
                 self._recent.add(m.uid)
-        if added or (gone and allow_expunge):
+        if added:
+            # RFC 3501 7.3.1/7.3.2: the new size, then the new \Recent count.
             out.append(data.exists(len(self._uids)))
-        if added and len(self._recent) != self._reported_recent or (gone and allow_expunge):
             out.append(data.recent(len(self._recent)))
-        self._reported_recent = len(self._recent)
-        added_uids = {m.uid for m in added}
-        for m in snapshot.messages:
-            if m.uid in added_uids:
-                continue
-            old = self._records.get(m.uid)
-            if old is None:
-                continue  # an unexpected lower UID: it can never get a sequence number
-            if old.flags != m.flags or (self.condstore and old.modseq != m.modseq):
-                self._records[m.uid] = m
+        if snapshot.highestmodseq != self.highestmodseq:
+            # RFC 7162 3.1: every flag change raises the message's MODSEQ above the
+            # old HIGHESTMODSEQ, so only those records can differ. (Should MODSEQ ever
+            # go backwards, compare them all rather than miss a change.)
+            floor = self.highestmodseq if snapshot.highestmodseq > self.highestmodseq else 0
+            records = self._records
+            for m in msgs[:known]:
+                if m.modseq <= floor:
+                    continue
+                old = records.get(m.uid)
+                if old is None or (old.flags == m.flags and old.modseq == m.modseq):
+                    continue  # unknown lower UID (never numbered), or already reported
+                records[m.uid] = m
                 if old.flags != m.flags or self.condstore:
                     out.append(self._unsolicited_fetch(m))
         self.uidnext = snapshot.uidnext

@@ -113,8 +113,7 @@ class DeliveryBackend:
             log.info("lmtp<{sid}>: rcpt <{addr}>: user unknown", sid=txn.session_id, addr=address)
             return Reply.of(550, "5.1.1", f"<{address}> User doesn't exist"), None
         try:
-            store: MailStore = await self._run(self._auth.open_store, record)
-            quota = await self._run(store.quota)
+            store, quota = await self._run(self._open_store, record)
         except MailError as e:
             log.error(
                 "lmtp({user})<{sid}>: cannot open mail store: {detail}",
@@ -134,6 +133,13 @@ class DeliveryBackend:
                 return Reply.of(452, "4.2.2", f"<{address}> Mailbox is full"), None
             return Reply.of(552, "5.2.2", f"<{address}> Mailbox is full"), None
         return Reply.of(250, "2.1.5", f"<{address}> OK"), Recipient(address, detail, record, store)
+
+    def _open_store(self, record: UserRecord) -> tuple[MailStore, Any]:
+        """Open the store and read its quota in one trip to the thread pool."""
+        store = self._auth.open_store(record)
+        if not record.quota_storage_bytes and not record.quota_messages:
+            return store, None  # no limit: skip counting the usage
+        return store, store.quota()
 
     def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
         return Deferred.fromCoroutine(self._deliver(handle, txn, spool))
@@ -183,6 +189,8 @@ class DeliveryBackend:
 
 
 def _over_quota(quota: Any, incoming: int) -> bool:
+    if quota is None:
+        return False
     if quota.storage_limit_bytes and quota.storage_bytes + incoming > quota.storage_limit_bytes:
         return True
     if quota.message_limit and quota.messages + 1 > quota.message_limit:

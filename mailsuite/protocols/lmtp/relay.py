@@ -38,7 +38,7 @@ def parse_relay(value: str) -> tuple[str, int]:
 class LfReader(io.RawIOBase):
     """Reads a CRLF (or mixed) stream as LF lines, never ending a read right after LF."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO | io.RawIOBase) -> None:
         super().__init__()
         self._raw = raw
         self._pending = b""
@@ -47,7 +47,7 @@ class LfReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int | None = -1) -> bytes:
         want = 65536 if size is None or size < 0 else max(size, 2)
         while True:
             data = self._pending
@@ -93,9 +93,9 @@ class RelaySender:
 
     def __call__(self, out: Outgoing, spool: Spool) -> Deferred[None]:
         if out.include_body:
-            message: BinaryIO = LfReader(PrefixedReader(out.prefix, spool.open()))  # type: ignore[arg-type]
+            message: Any = LfReader(PrefixedReader(out.prefix, spool.open()))
         else:
-            message = LfReader(io.BytesIO(out.prefix))  # type: ignore[arg-type]
+            message = LfReader(io.BytesIO(out.prefix))
         d = smtp.sendmail(
             self._host,
             out.sender.encode("utf-8"),

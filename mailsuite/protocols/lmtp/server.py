@@ -78,8 +78,13 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
         self.session: LmtpSession | None = None
         self.sid = ""
 
+    @property
+    def _transport(self) -> Any:
+        # ITransport plus IProducer/getPeer, which zope interfaces cannot express to mypy.
+        return self.transport
+
     def connectionMade(self) -> None:
-        peer = self.transport.getPeer()
+        peer = self._transport.getPeer()
         remote = (
             peer.host if isinstance(peer, taddress.IPv4Address | taddress.IPv6Address) else "local"
         )
@@ -99,7 +104,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
     def timeoutConnection(self) -> None:
         log.info("lmtp<{sid}>: idle timeout, disconnecting", sid=self.sid)
         self._write(Reply.of(421, "4.4.2", "Timeout, closing connection"))
-        self.transport.loseConnection()
+        self._transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         self.resetTimeout()
@@ -107,13 +112,13 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
         self._pump()
         if self._busy and self._decoder.buffered > MAX_BACKLOG_BYTES and not self._paused:
             self._paused = True
-            self.transport.pauseProducing()
+            self._transport.pauseProducing()
 
     def _write(self, reply: Reply) -> None:
         if self._debug:
             log.debug("lmtp<{sid}>: S: {line}", sid=self.sid, line=reply.encode()[:200])
         if not self._closed:
-            self.transport.write(reply.encode())
+            self._transport.write(reply.encode())
 
     def _pump(self) -> None:
         """Handle buffered events until one needs to wait (or none is left)."""
@@ -130,7 +135,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
             self._pumping = False
         if not self._busy and self._paused and not self._closed:
             self._paused = False
-            self.transport.resumeProducing()
+            self._transport.resumeProducing()
 
     def _handle(self, event: object) -> None:
         session = self.session
@@ -173,7 +178,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
             self._decoder.start_bdat(step.bdat_size)
         if step.close:
             self._closed = True
-            self.transport.loseConnection()
+            self._transport.loseConnection()
         self._busy = False
         self._pump()
 
@@ -181,7 +186,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
         log.failure("lmtp<{sid}>: internal error", failure, sid=self.sid)
         self._write(Reply.of(421, "4.3.0", "Internal error occurred. Refer to server log."))
         self._closed = True
-        self.transport.loseConnection()
+        self._transport.loseConnection()
 
 
 class LmtpFactory(Factory):

@@ -93,6 +93,7 @@ class Transaction:
     oversize: bool = False
     chunking: bool = False  # BDAT used: DATA no longer allowed (RFC 3030 section 2)
     chunk_failed: Reply | None = None  # a BDAT failure answered for every further chunk
+    delivering: bool = False  # deliveries read the spool; only _finish may close it
 
 
 class LmtpBackend(Protocol):
@@ -312,6 +313,7 @@ class LmtpSession:
                     emit(Reply.of(552, "5.3.4", "Message size exceeds fixed maximum message size"))
                 return
             spool.finish()
+            txn.delivering = True
             pending = [self._backend.deliver(r.handle, txn, spool) for r in txn.recipients]
             for rcpt, d in zip(txn.recipients, pending, strict=True):
                 try:
@@ -333,7 +335,9 @@ class LmtpSession:
 
     def _reset(self) -> None:
         txn, self._txn = self._txn, None
-        if txn is not None and txn.spool is not None:
+        # A transaction being delivered (the client left meanwhile) keeps its spool
+        # until every delivery has finished reading it; _finish closes it.
+        if txn is not None and txn.spool is not None and not txn.delivering:
             txn.spool.close()
 
     def close(self) -> None:

@@ -196,7 +196,10 @@ def parse(line: bytes) -> Command | BadCommand:
     accept runs of spaces, except in PASS, whose argument is the rest of the
     line because passwords may contain spaces (RFC 1939 section 7, PASS).
     """
-    if len(line) > limits.POP3_MAX_LINE_BYTES:
+    # RFC 5034 section 4: an AUTH initial response (an OAuth token, a
+    # Kerberos ticket) may be far longer than a command; the line buffer's
+    # SASL limit bounds it instead.
+    if len(line) > limits.POP3_MAX_LINE_BYTES and line[:5].upper() != b"AUTH ":
         return BadCommand(f"Line too long (limit {limits.POP3_MAX_LINE_BYTES} bytes)")
     try:
         text = line.decode("utf-8")

@@ -108,7 +108,6 @@ class Pop3Protocol(Protocol, TimeoutMixin):
         self._closing = False
         self._lost = False
         self._reading_paused = False
-        self._stream: MessageStream | None = None
         self._gate: _WriteGate | None = None
 
     # -- connection events ----------------------------------------------------
@@ -136,6 +135,14 @@ class Pop3Protocol(Protocol, TimeoutMixin):
             self.config.auth, context, self.config.run_blocking, session_config, tls_active=tls
         )
         self.setTimeout(self.config.timeout_s)
+        # Replies are complete when written; waiting for more (Nagle) only
+        # meets the client's delayed ACK and stalls every command ~40 ms.
+        set_no_delay = getattr(transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass  # not a TCP socket (a Unix socket in tests): nothing to tune
         self.log.debug(
             "pop3<{sid}>: connect from {ip}{tls}",
             sid=context.session_id,
@@ -211,9 +218,15 @@ class Pop3Protocol(Protocol, TimeoutMixin):
             self._busy = False
 
     async def _send(self, response: Response) -> None:
-        self._write(response.reply.encode())
+        head = response.reply.encode()
         if response.stream is not None:
-            complete = await self._stream_body(response.stream)
+            # One write for the status line and the first chunk: one TLS
+            # record and one segment for the common small message.
+            head += response.stream.take_prefetched()
+        self._write(head)
+        if response.stream is not None:
+            # Most messages fit in the prefetched chunk: no producer needed then.
+            complete = response.stream.done or await self._stream_body(response.stream)
             if complete and response.on_streamed is not None:
                 response.on_streamed()
         if response.start_tls:
@@ -228,7 +241,6 @@ class Pop3Protocol(Protocol, TimeoutMixin):
         gate = self._gate = _WriteGate()
         transport.registerProducer(gate, True)
         try:
-            self._write(stream.take_prefetched())
             while not stream.done:
                 if gate.stopped or self._lost or self._closing:
                     return False

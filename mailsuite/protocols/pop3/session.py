@@ -11,7 +11,7 @@ and the marks are carried out at QUIT alone (RFC 1939 section 6, UPDATE).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +68,6 @@ class SessionConfig:
     retr_marks_seen: bool = True
     tls_available: bool = False  # STLS offered (a TLS context exists, not yet secured)
     implementation: str = "mailsuite"
-
-
-_err = err
-_ok = ok
 
 
 def _mail_error_code(e: MailError) -> str:
@@ -146,25 +142,30 @@ class Pop3Session:
                 self._cancel_sasl()
             return self._bad(None, f"Line too long (limit {line.limit_bytes} bytes)")
         if self._sasl is not None:
-            return await self._sasl_continue(line)
+            return await self._guarded("AUTH", self._sasl_continue(line))
         cmd = c.parse(line)
         if isinstance(cmd, c.BadCommand):
             return self._bad(cmd.name or None, cmd.reason)
         if self.state not in type(cmd).allowed:
             return self._bad(cmd.name, f"{cmd.name} is not valid in the {self.state.value} state")
+        return await self._guarded(cmd.name, self._dispatch(cmd))
+
+    async def _guarded(self, name: str, work: Coroutine[Any, Any, Response]) -> Response:
+        """Run a handler; a store or internal failure becomes -ERR and a log line."""
         try:
-            return await self._dispatch(cmd)
+            return await work
         except MailError as e:
             self.log.warn(
                 "{prefix}: {cmd} failed: {detail}",
                 prefix=self.log_prefix,
-                cmd=cmd.name,
+                cmd=name,
                 detail=e.detail,
             )
-            return _err(e.message, _mail_error_code(e))
+            return err(e.message, _mail_error_code(e))
         except Exception:
-            self.log.failure("{prefix}: {cmd} failed", prefix=self.log_prefix, cmd=cmd.name)
-            return _err(_INTERNAL, "SYS/TEMP")
+            self._sasl = None
+            self.log.failure("{prefix}: {cmd} failed", prefix=self.log_prefix, cmd=name)
+            return err(_INTERNAL, "SYS/TEMP")
 
     async def disconnected(self) -> None:
         """The connection is gone (no QUIT): delete nothing, release everything."""
@@ -215,7 +216,7 @@ class Pop3Session:
                 Status(False, f"{reason} (too many bad commands, closing connection)"),
                 close=True,
             )
-        return _err(reason)
+        return err(reason)
 
     def _capa(self) -> tuple[bytes, ...]:
         # RFC 2449 section 5: capabilities available in AUTHORIZATION are
@@ -233,9 +234,9 @@ class Pop3Session:
 
     def _stls(self) -> Response:
         if self.tls_active:
-            return _err("TLS is already active.")
+            return self._bad("STLS", "TLS is already active.")
         if not self.config.tls_available:
-            return _err("TLS is not available.")
+            return self._bad("STLS", "TLS is not available.")
         if self._pending_user is not None:
             # RFC 2595 section 4: nothing from before TLS may carry over.
             self._pending_user = None
@@ -247,7 +248,7 @@ class Pop3Session:
         if not self.auth.plaintext_allowed(self.context):
             return self._refused("USER")
         self._pending_user = name
-        return _ok("Send your password.")
+        return ok("Send your password.")
 
     def _refused(self, verb: str) -> Response:
         self.log.info(
@@ -256,7 +257,7 @@ class Pop3Session:
             verb=verb,
             ip=self.context.remote_ip,
         )
-        return _err(_PLAINTEXT_REFUSED, "AUTH")
+        return err(_PLAINTEXT_REFUSED, "AUTH")
 
     async def _pass(self, password: str) -> Response:
         if self._pending_user is None:
@@ -289,7 +290,7 @@ class Pop3Session:
         if line.strip() == b"*":
             self._cancel_sasl()
             self.log.info("{prefix}: AUTH cancelled by the client", prefix=self.log_prefix)
-            return _err("Authentication cancelled.")
+            return err("Authentication cancelled.")
         decoded = decode_base64(line.strip())
         if decoded is None:
             self._cancel_sasl()
@@ -323,7 +324,7 @@ class Pop3Session:
                 ip=self.context.remote_ip,
                 code=result.code,
             )
-            return _err(result.message, code)
+            return err(result.message, code)
         avatar = result.user
         username = str(getattr(avatar, "username", user or ""))
         logout = result.logout if callable(result.logout) else None
@@ -345,7 +346,7 @@ class Pop3Session:
                 sid=self.context.session_id,
                 detail=e.detail,
             )
-            return _err(e.message, code)
+            return err(e.message, code)
         except Exception:
             if logout is not None:
                 logout()
@@ -354,13 +355,13 @@ class Pop3Session:
                 user=username,
                 sid=self.context.session_id,
             )
-            return _err(_INTERNAL, "SYS/TEMP")
+            return err(_INTERNAL, "SYS/TEMP")
         if self._finished:
             # The client went away while we were logging it in: let go at once.
             await maildrop.close(update=False)
             if logout is not None:
                 logout()
-            return _err("Disconnected.")
+            return err("Disconnected.")
         self.username = username
         self._logout = logout
         self.maildrop = maildrop
@@ -372,7 +373,7 @@ class Pop3Session:
             count=maildrop.count,
             size=maildrop.total_size,
         )
-        return _ok("Logged in.")
+        return ok("Logged in.")
 
     # -- the end ----------------------------------------------------------------
 
@@ -405,6 +406,13 @@ class Pop3Session:
                     prefix=self.log_prefix,
                     reason=reason,
                     stats=maildrop.stats(),
+                )
+            else:
+                self.log.info(
+                    "{prefix}: {reason} before logging in (rip={ip})",
+                    prefix=self.log_prefix,
+                    reason=reason,
+                    ip=self.context.remote_ip,
                 )
         finally:
             logout, self._logout = self._logout, None

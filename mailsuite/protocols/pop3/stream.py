@@ -66,20 +66,26 @@ class MessageStream:
     def _read(self) -> bytes:
         if self.done or self._file is None:
             return b""
+        file, size, encoder = self._file, self._chunk_bytes, self._encoder
         out = b""
         try:
-            # Read until there is something to send: TOP may drop whole chunks.
-            while not out:
-                data = self._file.read(self._chunk_bytes)
-                if not data or self._encoder.complete:
-                    out += self._encoder.finish()
+            data = file.read(size)
+            while True:
+                if not data or encoder.complete:
+                    out += encoder.finish()
                     self._finish()
                     break
-                out = self._encoder.feed(data)
-                if self._encoder.complete:
-                    out += self._encoder.finish()
-                    self._finish()
-                    break
+                out += encoder.feed(data)
+                if encoder.complete:
+                    continue  # TOP has its lines: finish on the next turn
+                if len(data) < size:
+                    # A short read from a regular file is nearly always the
+                    # end: confirm it now, so a small message needs one call.
+                    data = file.read(size)
+                    continue
+                if out:
+                    break  # TOP may drop whole chunks: read until there is output
+                data = file.read(size)
         except BaseException:
             self.close()
             raise

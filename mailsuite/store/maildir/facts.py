@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,11 @@ CACHED_HEADERS = (
     "list-id",
     "reply-to",
 )
+_CACHED_FIELD = re.compile(
+    r"^(" + "|".join(re.escape(h) for h in CACHED_HEADERS) + r")[ \t]*:(.*(?:\r?\n[ \t].*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FOLD = re.compile(r"\r?\n[ \t]+")
 _READ_CHUNK_BYTES = 1 << 16
 _MAX_HEADER_BYTES = 1 << 20  # cache at most this much header; the rest stays in the file
 
@@ -101,24 +107,11 @@ def facts_of_file(path: str) -> Facts:
 def header_blob(header: bytes) -> bytes:
     """JSON of the cached header fields (unfolded raw values, all occurrences)."""
     fields: dict[str, list[str]] = {}
-    name: str | None = None
     text = header.decode("utf-8", "surrogateescape")
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        if line[0] in " \t" and name is not None:
-            if name in fields:
-                fields[name][-1] += " " + line.strip()
-            continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            name = None
-            continue
-        name = key.strip().lower()
-        if name in CACHED_HEADERS:
-            fields.setdefault(name, []).append(value.strip())
-        else:
-            name = None
+    # One regex pass in C instead of a Python loop over every header line.
+    for m in _CACHED_FIELD.finditer(text):
+        value = _FOLD.sub(" ", m.group(2)).strip()
+        fields.setdefault(m.group(1).lower(), []).append(value)
     return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8", "surrogateescape")
 
 

@@ -64,6 +64,7 @@ def check_mailbox(mbox: MaildirMailbox, verify_files: bool = True) -> CheckRepor
         if uid in rows:
             mbox._cached(uid, kind)  # rebuilt from the message file
             report.repaired += 1
+    core.flush_blobs()
     report.messages = len(rows)
     if not verify_files:
         return report

@@ -29,7 +29,6 @@ from mailsuite.store.maildir.filenames import join_name, letters_for, parse_name
 from mailsuite.store.maildir.index import IndexRow
 from mailsuite.store.maildir.locks import DotLock, fsync_dir, try_flock
 from mailsuite.store.maildir.records import check_flags, records_of
-from mailsuite.store.maildir.uidlist import format_uidlist
 
 if TYPE_CHECKING:
     from mailsuite.message import BodyStructure, Envelope, Message
@@ -38,6 +37,8 @@ __all__ = ["MaildirMailbox"]
 
 _WRITE_CHUNK_BYTES = 1 << 16
 EXCLUSIVE_LOCK_FILE = "mailsuite-exclusive.lock"
+PENDING_BLOBS_MAX = 256
+MAX_INTERNAL_DATE = 253402300800.0  # 10000-01-01: IMAP date-time has four year digits
 
 
 def _temp_error(what: str, e: OSError) -> MailError:
@@ -163,6 +164,9 @@ class MaildirMailbox:
         """A cached blob, rebuilt from the message file when missing or damaged."""
         core = self._core
         with core.rlock:
+            blob = core.pending_blobs.get((uid, kind))
+            if blob is not None:
+                return blob
             blob, bad = core.index.get_blob(uid, kind)
         if blob is not None:
             return blob
@@ -175,18 +179,15 @@ class MaildirMailbox:
                 b.feed(f.read(1 << 20))
                 made = {"hdr": header_blob(b.result().header)}
             else:
-                made = parse_blobs(lambda: self.message(uid))
+                made = parse_blobs(lambda: _message_from(f))
         if kind not in made:
             return None
         with core.rlock:
-            idx = core.index
-            idx.begin()
-            try:
-                idx.put_blobs((uid, k, v) for k, v in made.items())
-                idx.commit()
-            except BaseException:
-                idx.rollback()
-                raise
+            # Written behind, in batches: a FETCH ENVELOPE over a whole uncached
+            # mailbox costs one transaction per PENDING_BLOBS_MAX messages.
+            core.pending_blobs.update({(uid, k): v for k, v in made.items()})
+            if len(core.pending_blobs) >= PENDING_BLOBS_MAX:
+                core.flush_blobs()
         return made[kind]
 
     def header_fields(self, uid: int) -> dict[str, list[str]]:
@@ -222,6 +223,8 @@ class MaildirMailbox:
         self._writable()
         fl = check_flags(flags)
         core = self._core
+        if internal_date is not None and not 0 <= internal_date < MAX_INTERNAL_DATE:
+            raise MailError(ErrorKind.PARAMS, "Invalid internal date", f"{internal_date!r}")
         if isinstance(data, bytes | bytearray | memoryview):
             self._check_quota(len(data))
         tmp = os.path.join(core.path, "tmp", core.names.new_base(0, 0).split(",")[0])
@@ -297,7 +300,7 @@ class MaildirMailbox:
                 st.reserve_modseq(ms)
                 st.add_hashes([(uid, facts.sha1, facts.psize)])
                 st.commit()
-                dl.replace(format_uidlist(ul))
+                core.write_uidlist(dl, ul, added=[uid])
             finally:
                 dl.release()
             idate = os.stat(final).st_mtime
@@ -352,6 +355,7 @@ class MaildirMailbox:
         flags: Iterable[str],
         mode: FlagMode,
         unchanged_since: int | None = None,
+        _retry: bool = True,
     ) -> FlagUpdate:
         self._writable()
         fl = check_flags(flags)
@@ -378,6 +382,8 @@ class MaildirMailbox:
             letter_of.update(kwmap)
             changed: list[IndexRow] = []
             modified: list[int] = []
+            missing: list[int] = []
+            extra: tuple[MessageRecord, ...] = ()
             for uid in wanted:
                 row = core.rows.get(uid)
                 if row is None:
@@ -399,7 +405,8 @@ class MaildirMailbox:
                 try:
                     os.rename(core.file_path(row), os.path.join(core.path, "cur", name))
                 except FileNotFoundError:
-                    continue  # expunged or renamed elsewhere; the next sync reports it
+                    missing.append(uid)  # renamed or removed by someone else since our sync
+                    continue
                 changed.append(IndexRow(uid, name, "cur", " ".join(sorted(new)), ms, row.psize,
                                         row.vsize, row.idate))  # fmt: skip
             if changed:
@@ -408,9 +415,17 @@ class MaildirMailbox:
                 st.reserve_modseq(ms)
                 st.commit()
                 self._commit_rows(changed, [], ms)
+            if missing and _retry:
+                # Look again once: a message renamed by another agent gets the change
+                # (or, under UNCHANGEDSINCE, is reported modified, as RFC 7162 wants).
+                core.sync(force=True)
+                again = self.set_flags(missing, fl, mode, unchanged_since, _retry=False)
+                extra = again.changed
+                modified += again.modified
         if changed:
             core.notify()
-        return FlagUpdate(records_of_rows(changed), tuple(modified))
+        records = sorted(records_of_rows(changed) + extra, key=lambda r: r.uid)
+        return FlagUpdate(tuple(records), tuple(sorted(modified)))
 
     def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
         self._writable()
@@ -441,7 +456,7 @@ class MaildirMailbox:
                 try:
                     os.unlink(core.file_path(r))
                 except FileNotFoundError:
-                    pass  # already gone: still expunged
+                    _unlink_renamed(core.path, r.name.partition(":")[0])
                 ul.records.pop(r.uid, None)
             if core.fsync:
                 for sub in {r.dir for r in rows}:
@@ -452,7 +467,7 @@ class MaildirMailbox:
             st.reserve_modseq(ms)
             st.add_vanished((r.uid, ms) for r in rows)
             st.commit()
-            dl.replace(format_uidlist(ul))
+            core.write_uidlist(dl, ul)
         finally:
             dl.release()
         self._commit_rows([], [], ms, deleted=[r.uid for r in rows])
@@ -482,13 +497,35 @@ class MaildirMailbox:
         return try_flock(os.path.join(self._core.path, EXCLUSIVE_LOCK_FILE))
 
     def watch_paths(self) -> Sequence[str]:
+        # Every change to the mail is a create, rename or unlink in new/ or cur/; the
+        # mailbox directory itself also holds the index, whose writes must not wake IDLE.
         p = self._core.path
-        return [os.path.join(p, "new"), os.path.join(p, "cur"), p]
+        return [os.path.join(p, "new"), os.path.join(p, "cur")]
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._on_close()
+
+
+def _unlink_renamed(path: str, base: str) -> None:
+    """Remove a message another agent renamed since our last sync (rare: lists both dirs).
+
+    Left alone it would come back at the next sync under a new UID.
+    """
+    for sub in ("cur", "new"):
+        for name in os.listdir(os.path.join(path, sub)):
+            if name.partition(":")[0] == base:
+                try:
+                    os.unlink(os.path.join(path, sub, name))
+                except FileNotFoundError:
+                    pass
+
+
+def _message_from(f: BinaryIO) -> Message:
+    from mailsuite.message import Message
+
+    return Message.from_file(f)
 
 
 def records_of_rows(rows: list[IndexRow]) -> tuple[MessageRecord, ...]:

@@ -108,7 +108,8 @@ class MaildirSize:
         except FileNotFoundError:
             entries = []
         for e in entries:
-            if e.name.startswith(".") and e.name not in (".", "..") and e.is_dir():
+            # "..name" directories are mailboxes being created or deleted right now.
+            if e.name.startswith(".") and not e.name.startswith("..") and e.is_dir():
                 s, c = _dir_usage(e.path)
                 size += s
                 count += c

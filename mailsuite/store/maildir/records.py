@@ -46,8 +46,15 @@ def check_flags(flags: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+_FLAG_SETS: dict[str, frozenset[str]] = {}  # few distinct flag strings: share their sets
+
+
 def record_of(row: IndexRow) -> MessageRecord:
-    flags = frozenset(row.flags.split(" ")) if row.flags else frozenset()
+    flags = _FLAG_SETS.get(row.flags)
+    if flags is None:
+        flags = frozenset(row.flags.split(" ")) if row.flags else frozenset()
+        if len(_FLAG_SETS) < 4096:
+            _FLAG_SETS[row.flags] = flags
     return MessageRecord(row.uid, flags, row.modseq, row.vsize, row.idate,
                          row.name.partition(":")[0])  # fmt: skip
 

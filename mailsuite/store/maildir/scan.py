@@ -15,7 +15,15 @@ import time
 
 from mailsuite.store.maildir.filenames import ParsedName, parse_name
 
-__all__ = ["SUBDIRS", "TRUST_AFTER_S", "dir_stamp", "stamp_string", "list_dir", "Listing"]
+__all__ = [
+    "SUBDIRS",
+    "TRUST_AFTER_S",
+    "dir_stamp",
+    "stamp_string",
+    "list_dir",
+    "list_names",
+    "Listing",
+]
 
 SUBDIRS = ("new", "cur")
 TRUST_AFTER_S = 2.0
@@ -69,3 +77,24 @@ def list_dir(mailbox_path: str, sub: str) -> tuple[Listing, tuple[int, int, int]
             break
         before = after
     return out, before
+
+
+def list_names(mailbox_path: str, sub: str) -> tuple[list[str], tuple[int, int, int] | None]:
+    """The message file names in ``new``/``cur``, unparsed, and the stamp from before listing.
+
+    Lists again while the directory changes under us, so a rename racing the
+    listing cannot make a message look removed.
+    """
+    path = os.path.join(mailbox_path, sub)
+    before = dir_stamp(path)
+    names: list[str] = []
+    for _ in range(_MAX_RESCANS):
+        try:
+            names = [n for n in os.listdir(path) if not n.startswith(".")]
+        except FileNotFoundError:
+            return [], None
+        after = dir_stamp(path)
+        if after == before:
+            break
+        before = after
+    return names, before

@@ -33,6 +33,8 @@ UIDVALIDITY_FILE = "dovecot-uidvalidity"
 SPECIAL_USE_FILE = "mailsuite-special-use"
 _IDLE_CORES_KEPT = 64  # closed mailboxes whose records stay in memory for a quick reopen
 
+# One generator per process: its counter keeps names unique between stores of one user.
+_NAMES = NameGenerator()
 _registry_lock = threading.Lock()
 _cores: dict[str, tuple[MailboxCore, int]] = {}
 _idle: OrderedDict[str, MailboxCore] = OrderedDict()
@@ -64,7 +66,7 @@ class MaildirStore:
         self._fsync = fsync
         self._log = log
         self._notifier = notifier
-        self._names = names or NameGenerator()
+        self._names = names or _NAMES
         self._quota = MaildirSize(self._root, quota_storage_bytes, quota_messages)
         self._special_cfg = {normalize_name(k): v for k, v in (special_use or {}).items()}
         self._lock = threading.Lock()
@@ -180,7 +182,7 @@ class MaildirStore:
                 raise MailError(
                     ErrorKind.EXISTS, "Mailbox already exists", self._where(name)
                 ) from None
-        if special_use:
+        if special_use and special_use != self._special_cfg.get(name):
             self._set_special_use(name, special_use)
 
     def delete_mailbox(self, name: str) -> None:

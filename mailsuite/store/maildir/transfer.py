@@ -20,7 +20,6 @@ from mailsuite.store.api import SYSTEM_FLAGS, CopyResult
 from mailsuite.store.maildir.filenames import join_name, letters_for
 from mailsuite.store.maildir.index import IndexRow
 from mailsuite.store.maildir.locks import DotLock, fsync_dir
-from mailsuite.store.maildir.uidlist import format_uidlist
 
 if TYPE_CHECKING:
     from mailsuite.store.maildir.mailbox import MaildirMailbox
@@ -131,7 +130,7 @@ def copy_messages(src: MaildirMailbox, uids: Iterable[int], dest: Any) -> CopyRe
             st.reserve_modseq(ms)
             st.add_hashes(new_hashes)
             st.commit()
-            dl.replace(format_uidlist(ul))
+            dc.write_uidlist(dl, ul, added=[d for _s, d in pairs])
         finally:
             dl.release()
         if new_rows:

@@ -18,6 +18,7 @@ files (``1 <uidvalidity> <nextuid>`` / ``<uid> <filename>``) are read too.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "UidListError",
     "parse_uidlist",
     "format_uidlist",
+    "format_header",
+    "format_records",
     "parse_keywords",
     "format_keywords",
     "MAX_KEYWORDS",
@@ -118,17 +121,25 @@ def parse_uidlist(data: bytes) -> UidList:
     return out
 
 
-def format_uidlist(ul: UidList) -> bytes:
-    """Serialise as version 3, exactly as Dovecot writes it."""
+def format_header(ul: UidList) -> bytes:
     head = [f"3 V{ul.uidvalidity} N{ul.nextuid}"]
     if ul.guid:
         head.append(f"G{ul.guid}")
     head.extend(ul.header_extra)
-    parts = [" ".join(head), "\n"]
-    for uid in sorted(ul.records):
+    return (" ".join(head) + "\n").encode("utf-8", "surrogateescape")
+
+
+def format_records(ul: UidList, uids: Iterable[int]) -> bytes:
+    parts = []
+    for uid in uids:
         ext, base = ul.records[uid]
         parts.append(f"{uid} {ext} :{base}\n" if ext else f"{uid} :{base}\n")
     return "".join(parts).encode("utf-8", "surrogateescape")
+
+
+def format_uidlist(ul: UidList) -> bytes:
+    """Serialise as version 3, exactly as Dovecot writes it."""
+    return format_header(ul) + format_records(ul, sorted(ul.records))
 
 
 def parse_keywords(data: bytes) -> list[str | None]:

@@ -63,9 +63,7 @@ def test_rfc_example_exchange(vector: tuple) -> None:
 def test_rfc_example_from_plaintext_password(vector: tuple) -> None:
     """A PLAIN stored password also answers SCRAM (secret derived with the salt sent)."""
     name, first, snonce, salt, server_first, final, _ = vector
-    m = ScramMechanism(
-        name, lambda n: b"\0" * n, b"k" * 32, make_nonce=lambda: snonce
-    )
+    m = ScramMechanism(name, lambda n: b"\0" * n, b"k" * 32, make_nonce=lambda: snonce)
     m.plain_salt = lambda user: base64.b64decode(salt)  # type: ignore[method-assign]
     m.step(first)
     m.provide(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from twisted.internet.defer import Deferred
 
+from mailsuite.delivery.spool import Spool
 from mailsuite.protocols.lmtp.commands import Command, parse_command
-from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step
+from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step, Transaction
 from mailsuite.protocols.lmtp.wire import Reply
 from tests.protocols.lmtp.table_backend import TableBackend
 
@@ -174,3 +176,34 @@ def test_quit_closes() -> None:
     """QUIT answers 221 and asks the server to close the connection."""
     step = Harness(TableBackend(set())).cmd("QUIT")
     assert step.close and step.replies[0].code == 221
+
+
+class HoldingBackend(TableBackend):
+    """Delivery waits until the test fires it, reading the spool only then."""
+
+    def __init__(self) -> None:
+        super().__init__({"alice"})
+        self.waiting: list[tuple[Deferred[Reply], Spool]] = []
+
+    def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
+        d: Deferred[Reply] = Deferred()
+        self.waiting.append((d, spool))
+        return d
+
+
+def test_disconnect_during_delivery_keeps_the_spool_until_delivery_ends() -> None:
+    """When the client leaves while a copy is being stored, that copy still gets the whole body."""
+    backend = HoldingBackend()
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "DATA")
+    h.session.body(b"Subject: s\r\n\r\nbody\r\n")
+    emitted: list[Reply] = []
+    finished = Deferred.fromCoroutine(h.session.body_end(emitted.append))
+    h.session.close()  # the connection is lost mid-delivery
+    [(d, spool)] = backend.waiting
+    with spool.open() as f:
+        assert f.read() == b"Subject: s\r\n\r\nbody\r\n"
+    d.callback(Reply.of(250, "2.0.0", "Saved"))
+    assert finished.called and [r.code for r in emitted] == [250]
+    with pytest.raises(ValueError):
+        spool.open()  # closed once the delivery is done

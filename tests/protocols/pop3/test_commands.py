@@ -76,6 +76,12 @@ def test_overlong_command_line() -> None:
     assert str(limits.POP3_MAX_LINE_BYTES) in result.reason
 
 
+def test_long_auth_initial_response_is_accepted() -> None:
+    """AUTH may carry an initial response longer than the command limit (RFC 5034)."""
+    token = b"A" * 4000
+    assert c.parse(b"AUTH XOAUTH2 " + token) == c.Auth("XOAUTH2", token)
+
+
 def test_secrets_hidden_from_repr() -> None:
     """PASS and AUTH commands never show their secret in a log line."""
     assert "hunter2" not in repr(c.parse(b"PASS hunter2"))

@@ -234,3 +234,55 @@ def test_idle_timeout_closes_without_deleting(tmp_path: Path) -> None:
         pop.pass_("alice-pw")
         assert pop.stat()[0] == 1
         pop.quit()
+
+
+def test_mail_delivered_by_lmtp_during_a_session_waits(
+    server: RunningServer, user: tuple[str, str]
+) -> None:
+    """Mail that arrives over LMTP while a POP3 session is open shows up in the next session."""
+    import smtplib
+
+    name, password = user
+    deliver(server, MSG, name)
+    pop = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    pop.user(name)
+    pop.pass_(password)
+    assert pop.stat()[0] == 1
+    with smtplib.LMTP("127.0.0.1", server.lmtp_port, timeout=30) as lmtp:
+        lmtp.sendmail("x@example.org", [name], b"Subject: late\r\n\r\nlate\r\n")
+    assert pop.stat()[0] == 1
+    assert len(pop.uidl()[1]) == 1
+    pop.quit()
+    pop = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    pop.user(name)
+    pop.pass_(password)
+    assert pop.stat()[0] == 2
+    pop.quit()
+
+
+def test_imap_and_pop3_on_one_mailbox(server: RunningServer, user: tuple[str, str]) -> None:
+    """IMAP flags set during a POP3 session survive it; POP3's DELE and RETR reach IMAP."""
+    import imaplib
+
+    name, password = user
+    deliver(server, MSG, name)
+    deliver(server, MSG.replace(b"hello", b"second"), name)
+    try:
+        imap = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    except ConnectionRefusedError:
+        pytest.skip("the IMAP service is not built yet (simulated through the store instead)")
+    imap.login(name, password)
+    imap.select("INBOX")
+    pop = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    pop.user(name)
+    pop.pass_(password)
+    imap.store("2", "+FLAGS", "(\\Flagged)")
+    pop.retr(2)
+    pop.dele(1)
+    pop.quit()
+    imap.noop()
+    _, data = imap.fetch("1:*", "(FLAGS)")
+    flags = b" ".join(x for x in data if isinstance(x, bytes))
+    assert data and len([x for x in data if x]) == 1, data
+    assert b"\\Flagged" in flags and b"\\Seen" in flags
+    imap.logout()

@@ -27,7 +27,9 @@ class TlsRecordingTransport(StringTransport):
         self.tls_started_with = options
 
 
-def connect(pop3env, timeout_s: float = 600.0, tls: bool = True) -> tuple[Pop3Protocol, Any]:
+def connect(
+    pop3env, timeout_s: float = 600.0, tls: bool = True, transport_cls: type | None = None
+) -> tuple[Pop3Protocol, Any]:
     config = ServerConfig(
         auth=pop3env.auth,
         run_blocking=run_blocking,
@@ -37,7 +39,7 @@ def connect(pop3env, timeout_s: float = 600.0, tls: bool = True) -> tuple[Pop3Pr
     )
     protocol = Pop3Factory(config).buildProtocol(None)
     protocol.callLater = pop3env.clock.callLater  # type: ignore[method-assign]
-    transport = TlsRecordingTransport(
+    transport = (transport_cls or TlsRecordingTransport)(
         hostAddress=IPv4Address("TCP", "127.0.0.1", 110),
         peerAddress=IPv4Address("TCP", "127.0.0.1", 40000),
     )
@@ -157,14 +159,7 @@ def test_streaming_waits_for_a_slow_reader(pop3env) -> None:
     """RETR stops reading the file while the client does not read, and goes on when it does."""
     body = b"".join(b"line %06d\n" % i for i in range(60000))
     pop3env.deliver(b"Subject: big\n\n" + body)
-    protocol, _ = connect(pop3env)
-    transport = FullBufferTransport(
-        hostAddress=IPv4Address("TCP", "127.0.0.1", 110),
-        peerAddress=IPv4Address("TCP", "127.0.0.1", 40000),
-    )
-    protocol, _ = connect(pop3env)
-    protocol.transport = None
-    protocol.makeConnection(transport)
+    protocol, transport = connect(pop3env, transport_cls=FullBufferTransport)
     protocol.dataReceived(b"USER alice\r\nPASS alice-pw\r\nRETR 1\r\n")
     first = take(pop3env, transport)
     assert transport.producer is not None, "the stream should be paused, not finished"
@@ -177,16 +172,10 @@ def test_streaming_waits_for_a_slow_reader(pop3env) -> None:
 
 
 def test_timeout_of_a_stalled_reader_aborts_without_status_line(pop3env) -> None:
-    """A client that stops reading mid-RETR is aborted at the timeout, with no -ERR inside the body."""
+    """A client that stops reading mid-RETR is aborted at the timeout, no -ERR inside the body."""
     body = b"".join(b"line %06d\n" % i for i in range(60000))
     pop3env.deliver(b"Subject: big\n\n" + body)
-    transport = FullBufferTransport(
-        hostAddress=IPv4Address("TCP", "127.0.0.1", 110),
-        peerAddress=IPv4Address("TCP", "127.0.0.1", 40000),
-    )
-    protocol, _ = connect(pop3env, timeout_s=60)
-    protocol.transport = None
-    protocol.makeConnection(transport)
+    protocol, transport = connect(pop3env, timeout_s=60, transport_cls=FullBufferTransport)
     protocol.dataReceived(b"USER alice\r\nPASS alice-pw\r\nRETR 1\r\n")
     take(pop3env, transport)
     pop3env.clock.advance(61)

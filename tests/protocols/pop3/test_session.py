@@ -342,3 +342,41 @@ def test_imap_flag_changes_survive_pop3_update(pop3env) -> None:
     pop3env.say(session, b"QUIT")
     (record,) = pop3env.store().open_mailbox("INBOX").snapshot().messages
     assert record.uid == uid2 and FLAGGED in record.flags
+
+
+def test_sasl_login_takes_two_challenges(pop3env) -> None:
+    """AUTH LOGIN asks for user name and password in two '+ ' challenges, then logs in."""
+    session = pop3env.session()
+    first = pop3env.say(session, b"AUTH LOGIN")
+    assert first.startswith(b"+ ")
+    second = pop3env.say(session, base64.b64encode(b"alice"))
+    assert second.startswith(b"+ ")
+    assert pop3env.say(session, base64.b64encode(b"alice-pw")).startswith(b"+OK")
+
+
+def test_sasl_cram_md5(pop3env) -> None:
+    """AUTH CRAM-MD5 answers the server's challenge with the HMAC of the password."""
+    import hashlib
+    import hmac
+
+    session = pop3env.session()
+    challenge_line = pop3env.say(session, b"AUTH CRAM-MD5")
+    assert challenge_line.startswith(b"+ ")
+    challenge = base64.b64decode(challenge_line[2:].strip())
+    digest = hmac.new(b"alice-pw", challenge, hashlib.md5).hexdigest()
+    answer = base64.b64encode(b"alice " + digest.encode())
+    assert pop3env.say(session, answer).startswith(b"+OK")
+
+
+def test_unopenable_maildrop_is_a_temporary_failure(pop3env) -> None:
+    """An unopenable Maildir makes PASS answer -ERR [SYS/...]; the session stays usable."""
+    root = pop3env.mail_root("alice")
+    os.makedirs(os.path.dirname(root), exist_ok=True)
+    with open(root, "w") as f:
+        f.write("a file where the Maildir should be")
+    session = pop3env.session()
+    pop3env.say(session, b"USER alice")
+    reply = pop3env.say(session, b"PASS alice-pw")
+    assert reply.startswith(b"-ERR [SYS/"), reply
+    assert session.state is State.AUTHORIZATION
+    assert pop3env.say(session, b"CAPA").startswith(b"+OK")

@@ -132,3 +132,35 @@ def test_notifier_is_told_after_each_change(tmp_path: Path) -> None:
     mbox.expunge()
     assert heard == [mbox.key] * 3
     assert set(mbox.watch_paths()) >= {mbox.key + "/new", mbox.key + "/cur"}
+
+
+def test_append_waits_for_dovecots_uidlist_lock(store: MaildirStore) -> None:
+    """While dovecot-uidlist.lock is held (as Dovecot holds it), no UID is handed out."""
+    import os
+
+    mbox = store.open_mailbox("INBOX")
+    lock = os.path.join(store.root, "dovecot-uidlist.lock")
+    with open(lock, "w"):
+        pass
+    done: list[int] = []
+    t = threading.Thread(target=lambda: done.append(mbox.append(b"Subject: w\n\nx\n")))
+    t.start()
+    t.join(0.5)
+    assert done == [] and t.is_alive()
+    os.unlink(lock)
+    t.join(60)
+    assert done == [1]
+
+
+def test_stale_uidlist_lock_is_taken_over(store: MaildirStore) -> None:
+    """A dotlock left untouched for over two minutes by a dead holder is overridden."""
+    import os
+    import time
+
+    lock = os.path.join(store.root, "dovecot-uidlist.lock")
+    with open(lock, "w"):
+        pass
+    old = time.time() - 600
+    os.utime(lock, (old, old))
+    assert store.open_mailbox("INBOX").append(b"Subject: s\n\nx\n") == 1
+    assert not os.path.exists(lock)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailsuite.store.maildir import MaildirStore
+from mailsuite.store.maildir.uidlist import format_uidlist, parse_uidlist
 
 from .conftest import msg
 
@@ -37,7 +38,9 @@ def test_append_writes_fsyncs_renames_then_fsyncs_directory(
     uid = mbox.append(msg(1))
     monkeypatch.undo()
     msg_fsync = next(i for i, e in enumerate(events) if e.startswith("fsync /tmp/"))
-    into_new = next(i for i, e in enumerate(events) if e.startswith("rename /tmp/") and " -> /new/" in e)
+    into_new = next(
+        i for i, e in enumerate(events) if e.startswith("rename /tmp/") and " -> /new/" in e
+    )
     dir_fsync = events.index("fsync /new")
     assert msg_fsync < into_new < dir_fsync
     assert uid == 1
@@ -58,6 +61,8 @@ def test_uidlist_and_hash_are_recorded(store: MaildirStore) -> None:
     lines = Path(store.root, "dovecot-uidlist").read_text().splitlines()
     assert lines[0].startswith("3 V") and " N4 G" in lines[0]
     assert [line.split(" :")[0] for line in lines[1:]] == ["1", "2", "3"]
+    raw = Path(store.root, "dovecot-uidlist").read_bytes()
+    assert format_uidlist(parse_uidlist(raw)) == raw  # lines appended == lines formatted
     db = sqlite3.connect(os.path.join(store.root, "mailsuite-state.sqlite"))
     hashes = dict(db.execute("SELECT uid, sha1 FROM hashes"))
     assert hashes[2] == hashlib.sha1(msg(1)).hexdigest()

@@ -58,7 +58,7 @@ def test_unchanged_since_reports_modified(store: MaildirStore) -> None:
     assert res.changed[0].modseq > ms
 
 
-@pytest.mark.parametrize("bad", ["\\Bogus", "with space", "paren(", "", "quo\"te", "é"])
+@pytest.mark.parametrize("bad", ["\\Bogus", "with space", "paren(", "", 'quo"te', "é"])
 def test_bad_flags_are_refused(store: MaildirStore, bad: str) -> None:
     """Unknown system flags and keywords that are not atoms are refused with PARAMS."""
     mbox = store.open_mailbox("INBOX")
@@ -144,3 +144,44 @@ def test_open_message_after_external_rename(store: MaildirStore) -> None:
     with pytest.raises(MailError) as info:
         mbox.open_message(uid)
     assert info.value.kind is ErrorKind.EXPUNGED
+
+
+def test_expunge_of_a_file_renamed_since_the_last_sync(store: MaildirStore) -> None:
+    """A message renamed by mutt after our last sync is still removed, never resurrected."""
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(msg(1), ["\\Deleted"])
+    mbox.snapshot()
+    [name] = names_in(store.root)
+    os.rename(os.path.join(store.root, "cur", name), os.path.join(store.root, "cur", name + "F"))
+    with mbox.core.locked():
+        mbox.core.refresh()
+        assert mbox._remove([mbox.core.rows[uid]]) == [uid]
+    assert names_in(store.root) == []
+    assert mbox.snapshot().messages == ()
+
+
+def test_store_on_a_file_renamed_since_the_last_sync(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flag change racing mutt's rename of the same file still applies, keeping mutt's flag."""
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(msg(1), ["\\Seen"])
+    mbox.snapshot()
+    [name] = names_in(store.root)
+    cur = os.path.join(store.root, "cur")
+    real_rename = os.rename
+    raced: list[str] = []
+
+    def racing_rename(src: str, dst: str) -> None:
+        if not raced and src == os.path.join(cur, name):
+            raced.append(src)  # mutt wins the race: it renames the file first
+            real_rename(src, os.path.join(cur, name + "F"))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", racing_rename)
+    res = mbox.set_flags([uid], ["\\Answered"], FlagMode.ADD)
+    monkeypatch.undo()
+    assert raced
+    assert [r.flags for r in res.changed] == [{"\\Seen", "\\Flagged", "\\Answered"}]
+    [final] = names_in(store.root)
+    assert final.endswith(":2,FRS")

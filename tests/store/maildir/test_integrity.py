@@ -64,7 +64,9 @@ def test_flipped_byte_in_cached_blob_is_rebuilt(store: MaildirStore, log: LogLin
     assert check_mailbox(mbox).ok
 
 
-def test_cached_blob_read_detects_corruption_without_check(store: MaildirStore, log: LogLines) -> None:
+def test_cached_blob_read_detects_corruption_without_check(
+    store: MaildirStore, log: LogLines
+) -> None:
     """Reading a damaged blob during normal use logs it and answers from the file."""
     mbox = store.open_mailbox("INBOX")
     uid = mbox.append(msg(5))

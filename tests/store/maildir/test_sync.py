@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailsuite.store.api import FlagMode
-from mailsuite.store.maildir import MaildirStore, core
+from mailsuite.store.maildir import MaildirStore, sync
 
 from .conftest import msg
 
@@ -25,13 +25,13 @@ def age_dirs(root: str) -> None:
 
 def count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = core.list_dir
+    real = sync.list_names
 
     def spy(path: str, sub: str):  # type: ignore[no-untyped-def]
         seen.append(sub)
         return real(path, sub)
 
-    monkeypatch.setattr(core, "list_dir", spy)
+    monkeypatch.setattr(sync, "list_names", spy)
     return seen
 
 
@@ -40,7 +40,9 @@ def delete_index_files(root: str) -> None:
         os.unlink(f)
 
 
-def test_unchanged_mailbox_is_not_rescanned(store: MaildirStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_mailbox_is_not_rescanned(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With new/ and cur/ unchanged, snapshot lists no directory."""
     mbox = store.open_mailbox("INBOX")
     for i in range(5):
@@ -61,12 +63,16 @@ def test_file_dropped_into_new_is_picked_up(store: MaildirStore) -> None:
     age_dirs(store.root)
     before = mbox.snapshot()
     Path(store.root, "tmp", "999.ext.host").write_bytes(msg(99))
-    os.rename(os.path.join(store.root, "tmp", "999.ext.host"), os.path.join(store.root, "new", "999.ext.host"))
+    os.rename(
+        os.path.join(store.root, "tmp", "999.ext.host"),
+        os.path.join(store.root, "new", "999.ext.host"),
+    )
     after = mbox.snapshot()
     assert [r.uid for r in after.messages] == first + [4]
     assert after.messages[:3] == before.messages[:3]
     assert after.messages[3].filename == "999.ext.host"
     assert after.messages[3].modseq > before.highestmodseq
+    assert store.quota().messages == 4
 
 
 def test_file_renamed_by_mutt_changes_flags_and_modseq(store: MaildirStore) -> None:
@@ -76,7 +82,9 @@ def test_file_renamed_by_mutt_changes_flags_and_modseq(store: MaildirStore) -> N
     age_dirs(store.root)
     before = mbox.snapshot()
     [name] = os.listdir(os.path.join(store.root, "new"))
-    os.rename(os.path.join(store.root, "new", name), os.path.join(store.root, "cur", name + ":2,FS"))
+    os.rename(
+        os.path.join(store.root, "new", name), os.path.join(store.root, "cur", name + ":2,FS")
+    )
     [rec] = mbox.snapshot().messages
     assert rec.uid == uid and rec.flags == {"\\Seen", "\\Flagged"}
     assert rec.modseq > before.highestmodseq
@@ -119,7 +127,9 @@ def test_deleting_the_index_loses_nothing(store: MaildirStore) -> None:
     assert [r.uid for r in mbox.snapshot().messages] == [1, 2, 3, 4]
 
 
-def test_rebuild_after_copying_a_whole_maildir_keeps_uids(store: MaildirStore, tmp_path: Path) -> None:
+def test_rebuild_after_copying_a_whole_maildir_keeps_uids(
+    store: MaildirStore, tmp_path: Path
+) -> None:
     """A Maildir copied without its index (as an admin restore does) keeps its UIDs and flags."""
     mbox = store.open_mailbox("INBOX")
     for i in range(3):

@@ -22,7 +22,11 @@ DOVECOT = (
 def test_dovecot_file_round_trips_byte_for_byte() -> None:
     """A uidlist written by Dovecot 2.3 is parsed and written back unchanged."""
     ul = parse_uidlist(DOVECOT)
-    assert (ul.uidvalidity, ul.nextuid, ul.guid) == (1795441070, 3, "41ff2b26ae41046ba12c000083ecc375")
+    assert (ul.uidvalidity, ul.nextuid, ul.guid) == (
+        1795441070,
+        3,
+        "41ff2b26ae41046ba12c000083ecc375",
+    )
     assert ul.records[2] == ("W1034", "1795441070.M660365P11426.vm,S=28")
     assert format_uidlist(ul) == DOVECOT
 
@@ -35,7 +39,8 @@ def test_version_1_files_are_read() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"garbage\n", b"3 N5\n", b"3 V1 N5\n2 :a\n1 :b\n", b"3 V1 N5\nx :a\n", b"3 V1 N2\n1 a\n"]
+    "data",
+    [b"", b"garbage\n", b"3 N5\n", b"3 V1 N5\n2 :a\n1 :b\n", b"3 V1 N5\nx :a\n", b"3 V1 N2\n1 a\n"],
 )
 def test_damaged_uidlists_are_refused(data: bytes) -> None:
     """A damaged uidlist raises UidListError instead of inventing UIDs."""

@@ -30,6 +30,7 @@ from .connection import (
     Starttls,
     decode_sasl,
     is_idle_done,
+    is_sasl_cancel,
 )
 from .fetch import Fetch, FetchAttr, Section
 from .listing import List, Lsub, Xlist
@@ -44,6 +45,7 @@ from .mailbox import (
     QResyncParams,
     Rename,
     Select,
+    SetQuota,
     Status,
     Subscribe,
     Unsubscribe,
@@ -118,6 +120,7 @@ __all__ = [
     "SearchKey",
     "Section",
     "Select",
+    "SetQuota",
     "SetKey",
     "SizeKey",
     "Sort",
@@ -136,5 +139,6 @@ __all__ = [
     "Xlist",
     "decode_sasl",
     "is_idle_done",
+    "is_sasl_cancel",
     "parse_command",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "Starttls",
     "decode_sasl",
     "is_idle_done",
+    "is_sasl_cancel",
 ]
 
 ID_MAX_PAIRS: Final = 30  # RFC 2971 3.3: a client MUST NOT send more than 30 pairs
@@ -146,6 +147,11 @@ class Authenticate(Command):
             return cls(tag, mechanism, None)
         raw = r.atom("a base64 initial response")
         return cls(tag, mechanism, decode_sasl(raw))
+
+
+def is_sasl_cancel(line: bytes) -> bool:
+    """Whether a SASL response line cancels the exchange (RFC 3501 6.2.2: a single "*")."""
+    return line.strip(b" ") == b"*"
 
 
 def decode_sasl(raw: bytes) -> bytes:

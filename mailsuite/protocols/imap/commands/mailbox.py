@@ -22,6 +22,7 @@ __all__ = [
     "QResyncParams",
     "Rename",
     "Select",
+    "SetQuota",
     "Status",
     "Subscribe",
     "Unsubscribe",
@@ -325,3 +326,30 @@ class GetQuotaRoot(Command):
     def parse(cls, tag: bytes, r: Reader, *, uid: bool = False) -> GetQuotaRoot:
         r.sp()
         return cls(tag, r.mailbox())
+
+
+@dataclass(frozen=True, slots=True)
+class SetQuota(Command):
+    """SETQUOTA root (resource limit ...) (RFC 9208 4.1); limits are set by the admin,
+    so the session answers NO [NOPERM], but the syntax is still checked."""
+
+    name: ClassVar[bytes] = b"SETQUOTA"
+    allowed: ClassVar[frozenset[State]] = AUTHED_OR_SELECTED
+
+    root: str = ""
+    limits: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def parse(cls, tag: bytes, r: Reader, *, uid: bool = False) -> SetQuota:
+        r.sp()
+        root = r.text_astring("a quota root")
+        r.sp()
+        r.open_paren()
+        limits: list[tuple[str, int]] = []
+        while not r.close_paren():
+            if limits:
+                r.sp()
+            resource = r.keyword("a quota resource name")
+            r.sp()
+            limits.append((resource, r.number(maximum=MODSEQ_MAX, what="a quota limit")))
+        return cls(tag, root, tuple(limits))

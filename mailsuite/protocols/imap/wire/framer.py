@@ -23,6 +23,7 @@ from mailsuite.limits import (
 )
 
 __all__ = [
+    "PREAUTH_MAX_LITERAL_BYTES",
     "CommandBytes",
     "Event",
     "Framer",
@@ -34,6 +35,10 @@ __all__ = [
 
 # A literal header at the very end of a line: "{12}", "{12+}" (RFC 7888) or "~{12}" (RFC 3516).
 _LITERAL_AT_END: Final = re.compile(rb"~?\{(\d{1,20})(\+?)\}\Z")
+# Before login only LOGIN/AUTHENTICATE need literals, and only small ones: a stranger
+# must not make us buffer megabytes. The server sets ``max_literal_bytes`` to this
+# until authentication succeeds, then to the configured APPEND limit.
+PREAUTH_MAX_LITERAL_BYTES: Final = 64 * 1024
 _TAG_CHARS: Final = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
 
 
@@ -100,7 +105,9 @@ class Framer:
             discarded and reported as :class:`LineTooLong`.
         hard_max_line_bytes: a line this long that still has not ended is
             reported as :class:`InputOverflow`; the framer then stops.
-        max_literal_bytes: largest accepted literal.
+        max_literal_bytes: largest accepted literal (total per command); the
+            attribute of the same name may be changed between commands, e.g.
+            :data:`PREAUTH_MAX_LITERAL_BYTES` before login.
     """
 
     __slots__ = (

@@ -32,7 +32,8 @@ _LITERAL: Final = re.compile(rb"(~?)\{(\d{1,20})(\+?)\}\r\n")
 _SEQ_SET: Final = re.compile(rb"(?:\d+|\*)(?::(?:\d+|\*))?(?:,(?:\d+|\*)(?::(?:\d+|\*))?)*")
 _DATE: Final = re.compile(rb"(\d{1,2})-([A-Za-z]{3})-(\d{4})")
 _DATE_TIME: Final = re.compile(
-    rb'"([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"'
+    # date-day-fixed is " 7" or "07"; a bare "7" is tolerated, as several clients send it.
+    rb'"( \d|\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"'
 )
 
 NUMBER_MAX: Final = 2**32 - 1  # RFC 3501 number: 32-bit unsigned
@@ -77,7 +78,10 @@ class Reader:
 
     def at_end(self) -> bool:
         """True when nothing but (tolerated) trailing spaces remains."""
-        return not self.data[self.pos :].strip(b" ")
+        data, i = self.data, self.pos
+        while i < len(data) and data[i] == 0x20:  # no copy: called after every search key
+            i += 1
+        return i >= len(data)
 
     def end(self) -> None:
         """Require the end of the command.

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from .encode import encode_flags, encode_text
+from .framer import InputOverflow, LineTooLong, LiteralTooLarge
 from .seqset import format_numbers, format_uid_pairs
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "code_unseen",
     "continuation",
     "continuation_data",
+    "framing_error",
     "tagged",
     "untagged",
     "untagged_status",
@@ -165,3 +167,23 @@ def code_copyuid(uidvalidity: int, pairs: Sequence[tuple[int, int]]) -> bytes:
 def code_modified(uids: Iterable[int]) -> bytes:
     """``MODIFIED set``: messages that failed STORE UNCHANGEDSINCE (RFC 7162 3.1.3)."""
     return b"MODIFIED " + format_numbers(uids)
+
+
+def framing_error(event: LineTooLong | LiteralTooLarge | InputOverflow) -> bytes:
+    """The answer to a framer limit event.
+
+    A too-long line is a tagged BAD (the session goes on); past the hard
+    limit the connection gets BYE and is closed. A synchronizing literal
+    over the limit gets NO [TOOBIG] (the client never got "+", so it sends
+    nothing); a non-synchronizing one is already on its way, so RFC 7888
+    section 4 lets us end the connection with BYE [TOOBIG] instead of
+    reading it.
+    """
+    if isinstance(event, LineTooLong):
+        return tagged(event.tag, BAD, f"Command line too long (over {event.limit_bytes} octets)")
+    if isinstance(event, InputOverflow):
+        return untagged_status(BYE, f"Command line too long (over {event.limit_bytes} octets)")
+    text = f"Literal of {event.size} octets is over the limit of {event.limit_bytes} octets"
+    if event.fatal:
+        return untagged_status(BYE, text, Code.TOOBIG)
+    return tagged(event.tag, NO, text, Code.TOOBIG)

@@ -21,6 +21,7 @@ from mailsuite.protocols.imap.commands import (
     Starttls,
     State,
     is_idle_done,
+    is_sasl_cancel,
     parse_command,
 )
 
@@ -100,3 +101,8 @@ def test_states() -> None:
 def test_idle_done(line: bytes, done: bool) -> None:
     """Only a line DONE (any case) ends IDLE."""
     assert is_idle_done(line) is done
+
+
+def test_sasl_cancel() -> None:
+    """A lone "*" cancels AUTHENTICATE; base64 data does not."""
+    assert is_sasl_cancel(b"*") and not is_sasl_cancel(b"AGJvYg==")

@@ -18,6 +18,7 @@ from mailsuite.protocols.imap.commands import (
     QResyncParams,
     Rename,
     Select,
+    SetQuota,
     Status,
     Subscribe,
     Unsubscribe,
@@ -133,6 +134,11 @@ CASES: list[tuple[bytes, Command]] = [
     ),
     (b'G0001 GETQUOTA ""', GetQuota(b"G0001", "")),
     (b"G0002 GETQUOTAROOT INBOX", GetQuotaRoot(b"G0002", "INBOX")),
+    (
+        b'S0000 SETQUOTA "#user/alice" (STORAGE 510 message 5)',
+        SetQuota(b"S0000", "#user/alice", (("STORAGE", 510), ("MESSAGE", 5))),
+    ),
+    (b'a SETQUOTA "" ()', SetQuota(b"a", "", ())),
 ]
 
 

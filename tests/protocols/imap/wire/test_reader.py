@@ -183,6 +183,7 @@ def test_date_time() -> None:
     value = Reader(b'"17-Jul-1996 02:44:25 -0700"').date_time()
     assert value == datetime.datetime(1996, 7, 17, 9, 44, 25, tzinfo=datetime.UTC)
     assert Reader(b'" 7-Jul-1996 02:44:25 +0000"').date_time().day == 7
+    assert Reader(b'"7-Jul-1996 02:44:25 +0000"').date_time().day == 7
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailsuite.protocols.imap.wire.framer import InputOverflow, LineTooLong, LiteralTooLarge
 from mailsuite.protocols.imap.wire.responses import (
     BAD,
     BYE,
@@ -22,6 +23,7 @@ from mailsuite.protocols.imap.wire.responses import (
     code_unseen,
     continuation,
     continuation_data,
+    framing_error,
     tagged,
     untagged,
     untagged_status,
@@ -112,3 +114,19 @@ def test_rfc5530_codes_exist() -> None:
         "CANNOT SERVERBUG CLIENTBUG EXPUNGEISSUED NOPERM"
     ).split():
         assert getattr(Code, name) == name.replace("_", "-").encode()
+
+
+def test_framing_errors() -> None:
+    """Limit events get BAD, NO [TOOBIG] or BYE as the session must answer them."""
+    assert framing_error(LineTooLong(b"a1", 65536)) == (
+        b"a1 BAD Command line too long (over 65536 octets)\r\n"
+    )
+    assert framing_error(InputOverflow(1048576)) == (
+        b"* BYE Command line too long (over 1048576 octets)\r\n"
+    )
+    assert framing_error(LiteralTooLarge(b"a2", 99, 10, False)) == (
+        b"a2 NO [TOOBIG] Literal of 99 octets is over the limit of 10 octets\r\n"
+    )
+    assert framing_error(LiteralTooLarge(b"a2", 99, 10, True)) == (
+        b"* BYE [TOOBIG] Literal of 99 octets is over the limit of 10 octets\r\n"
+    )

@@ -1,0 +1,254 @@
+"""FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8, 7.4.2).
+
+Index-only items (FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ) are
+rendered from the session's view without touching the disk. ENVELOPE and
+BODYSTRUCTURE come from the store's cache; body sections are read in the
+thread pool, a batch of messages per hop, and large whole-message or TEXT
+windows are handed to the server as :class:`BodySource` to stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from mailsuite.errors import ErrorKind, MailError
+from mailsuite.message import Message
+from mailsuite.store.api import SEEN, FlagMode, Mailbox, MessageRecord
+
+from .. import commands as c
+from ..commands import FetchAttr, Section
+from ..selected import SelectedView
+from ..session import BodySource, Outcome
+from ..wire import responses as r
+from ..wire.fetchrender import (
+    partial_range,
+    render_body,
+    render_envelope,
+    render_flags,
+    render_internaldate,
+    render_modseq,
+    render_section,
+)
+from ..wire.responses import BAD, NO, OK, Code
+from ..wire.seqset import SequenceSet
+
+if TYPE_CHECKING:
+    from ..session import ImapSession
+
+__all__ = ["INVALID_SET", "STREAM_MIN_BYTES", "do_fetch", "out_of_range", "render_message"]
+
+#: Whole-message and TEXT windows at least this large are streamed, not built in memory.
+STREAM_MIN_BYTES: Final = 256 * 1024
+#: Messages rendered per thread-pool hop when items need the message or its cache.
+FETCH_BATCH: Final = 128
+
+Piece = bytes | BodySource
+
+# RFC 3501 6.4.5: the RFC822 forms are the BODY[] forms under other names.
+_RFC822_SECTIONS: Final = {
+    "RFC822": (Section(), False),
+    "RFC822.HEADER": (Section((), "HEADER"), True),
+    "RFC822.TEXT": (Section((), "TEXT"), False),
+}
+
+
+INVALID_SET: Final = "Error in IMAP command: Invalid messageset (message numbers past the end)."
+
+
+def out_of_range(view: SelectedView, sequence: SequenceSet, *, uid: bool) -> bool:
+    """A message sequence number past the end is invalid (RFC 3501 9, seq-number).
+
+    UID sets may name UIDs that do not exist (RFC 3501 6.4.8); ``*`` is always valid.
+    """
+    if uid or sequence.saved:
+        return False
+    return any(
+        (lo is not None and lo > view.exists) or (hi is not None and hi > view.exists)
+        for lo, hi in sequence.ranges
+    )
+
+
+class _Expunged(Exception):
+    """The message file is gone; the message is skipped and the command says so."""
+
+
+def _message_item(
+    mailbox: Mailbox,
+    uid: int,
+    size: int,
+    attr: FetchAttr,
+    opened: dict[str, Any],
+) -> list[Piece]:
+    """Blocking: the value of one item that needs the message or its cached structure."""
+    name = attr.name
+    if name == "ENVELOPE":
+        return [render_envelope(mailbox.envelope(uid))]
+    if name == "BODYSTRUCTURE":
+        return [render_body(mailbox.bodystructure(uid))]
+    if name == "BODY" and attr.section is None:
+        return [render_body(mailbox.bodystructure(uid), extensible=False)]
+    section, partial = attr.section, attr.partial
+    if name in _RFC822_SECTIONS:
+        section = _RFC822_SECTIONS[name][0]
+    assert section is not None
+    msg = _open(mailbox, uid, opened)
+    if not section.part and section.text in (None, "TEXT") and size >= STREAM_MIN_BYTES:
+        # A large whole message or body: stream a window of the file (RFC 3501 4.3
+        # literal; the index's RFC822.SIZE is the CRLF length of the file).
+        start = len(msg.header_bytes()) if section.text == "TEXT" else 0
+        total = max(0, size - start)
+        offset, length = partial_range(total, partial)
+        head = b"{%d}\r\n" % length
+        if not length:
+            return [head]
+        return [head, BodySource(mailbox, uid, start + offset, length)]
+    return [render_section(msg.section(section.part, section.text, section.fields), partial)]
+
+
+def _open(mailbox: Mailbox, uid: int, opened: dict[str, Any]) -> Message:
+    msg = opened.get("msg")
+    if msg is None:
+        try:
+            f = mailbox.open_message(uid)
+        except MailError as e:
+            if e.kind is ErrorKind.EXPUNGED:
+                raise _Expunged() from None
+            raise
+        opened["file"] = f
+        msg = opened["msg"] = Message.from_file(f)
+    return msg  # type: ignore[no-any-return]
+
+
+def render_message(
+    mailbox: Mailbox | None,
+    seq: int,
+    rec: MessageRecord,
+    flags: frozenset[str],
+    recent: bool,
+    attrs: Sequence[FetchAttr],
+    add_flags: bool,
+) -> list[Piece]:
+    """One ``* n FETCH (...)`` response as pieces (blocking when items need the message).
+
+    Raises:
+        _Expunged: the message file is gone.
+    """
+    out: list[Piece] = [b"* %d FETCH (" % seq]
+    opened: dict[str, Any] = {}
+    first = True
+    try:
+        for attr in attrs:
+            head = attr.response_name() if first else b" " + attr.response_name()
+            first = False
+            name = attr.name
+            if name == "FLAGS":
+                value: list[Piece] = [render_flags(flags, recent=recent)]
+            elif name == "UID":
+                value = [b"%d" % rec.uid]
+            elif name == "RFC822.SIZE":
+                value = [b"%d" % rec.rfc822_size]
+            elif name == "INTERNALDATE":
+                value = [render_internaldate(rec.internal_date)]
+            elif name == "MODSEQ":
+                value = [render_modseq(rec.modseq)]
+            else:
+                assert mailbox is not None
+                try:
+                    value = _message_item(mailbox, rec.uid, rec.rfc822_size, attr, opened)
+                except MailError as e:
+                    if e.kind is ErrorKind.EXPUNGED:
+                        raise _Expunged() from None
+                    raise
+            out.append(head + b" ")
+            out.extend(value)
+        if add_flags:
+            # RFC 3501 6.4.5: the implicit \Seen is reported with the FETCH.
+            out.append(b" FLAGS " + render_flags(flags, recent=recent))
+    finally:
+        f = opened.get("file")
+        if f is not None:
+            f.close()
+    out.append(b")\r\n")
+    return _merge(out)
+
+
+def _merge(pieces: list[Piece]) -> list[Piece]:
+    """Join adjacent byte pieces so the server writes few, larger chunks."""
+    merged: list[Piece] = []
+    for p in pieces:
+        if isinstance(p, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] = merged[-1] + p
+        else:
+            merged.append(p)
+    return merged
+
+
+def _render_batch(
+    mailbox: Mailbox, jobs: Sequence[tuple[int, MessageRecord, frozenset[str], bool, bool]],
+    attrs: Sequence[FetchAttr],
+) -> tuple[list[list[Piece]], int]:
+    """Blocking: render a batch; returns the responses and how many were skipped as expunged."""
+    out: list[list[Piece]] = []
+    skipped = 0
+    for seq, rec, flags, recent, add_flags in jobs:
+        try:
+            out.append(render_message(mailbox, seq, rec, flags, recent, attrs, add_flags))
+        except _Expunged:
+            skipped += 1
+    return out, skipped
+
+
+async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
+    sel = session.selected
+    assert sel is not None
+    view = sel.view
+    attrs = cmd.attrs
+    if any(a.name.startswith("BINARY") for a in attrs):
+        return Outcome(r.tagged(cmd.tag, BAD, "BINARY is not supported by this server."))
+    if cmd.changed_since is not None:
+        return Outcome(r.tagged(cmd.tag, BAD, "CHANGEDSINCE needs CONDSTORE, not offered yet."))
+    pairs = view.resolve(cmd.sequence, uid=cmd.uid)
+    if out_of_range(view, cmd.sequence, uid=cmd.uid):
+        return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
+    seen_now: set[int] = set()
+    if not sel.readonly and any(a.sets_seen for a in attrs):
+        targets = [
+            uid for _s, uid in pairs if SEEN not in view.flags_of(uid) and not view.is_expunged(uid)
+        ]
+        if targets:
+            update = await session.run(sel.mailbox.set_flags, targets, [SEEN], FlagMode.ADD)
+            view.note_records(update.changed)
+            seen_now = {rec.uid for rec in update.changed}
+    wants_flags = any(a.name == "FLAGS" for a in attrs)
+    needs_message = any(a.needs_message for a in attrs)
+    skipped = 0
+    out = session.out
+    for i in range(0, len(pairs), FETCH_BATCH):
+        jobs = []
+        for seq, uid in pairs[i : i + FETCH_BATCH]:
+            rec = view.record(uid)
+            if rec is None:
+                continue
+            add_flags = uid in seen_now and not wants_flags
+            jobs.append((seq, rec, view.flags_of(uid), view.is_recent(uid), add_flags))
+        if needs_message:
+            rendered, gone = await session.run(_render_batch, sel.mailbox, jobs, attrs)
+            skipped += gone
+        else:
+            rendered = [
+                render_message(None, seq, rec, flags, recent, attrs, False)
+                for seq, rec, flags, recent, _add in jobs
+            ]
+        for pieces in rendered:
+            for piece in pieces:
+                if isinstance(piece, bytes):
+                    out.write(piece)
+                else:
+                    await out.stream(piece)
+        await out.drain()
+    if skipped:
+        # RFC 2180 4.1.2: the messages were expunged by another session meanwhile.
+        text = "Some of the requested messages no longer exist."
+        return Outcome(r.tagged(cmd.tag, NO, text, Code.EXPUNGEISSUED))
+    return Outcome(r.tagged(cmd.tag, OK, "Fetch completed."))

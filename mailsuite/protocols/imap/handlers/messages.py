@@ -1,0 +1,145 @@
+"""Changing and moving messages: STORE, COPY, MOVE (and their UID forms), SEARCH.
+
+RFC 3501 6.4.4, 6.4.6-6.4.8, RFC 4315 3 (COPYUID), RFC 6851 (MOVE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from mailsuite.errors import ErrorKind, MailError
+from mailsuite.store.api import CopyResult, FlagMode, Mailbox, MailStore
+
+from .. import commands as c
+from ..session import Outcome, mail_error_code
+from ..wire import data
+from ..wire import responses as r
+from ..wire.fetchrender import render_flags, render_modseq
+from ..wire.responses import BAD, NO, OK, Code
+from .fetch import INVALID_SET, out_of_range
+
+if TYPE_CHECKING:
+    from ..session import ImapSession
+
+__all__ = ["do_copy", "do_search", "do_store"]
+
+_MODES: Final = {
+    c.StoreMode.REPLACE: FlagMode.REPLACE,
+    c.StoreMode.ADD: FlagMode.ADD,
+    c.StoreMode.REMOVE: FlagMode.REMOVE,
+}
+READ_ONLY_TEXT: Final = "Mailbox is read-only."
+EXPUNGED_TEXT: Final = "Some of the requested messages no longer exist."
+
+
+async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
+    sel = session.selected
+    assert sel is not None
+    view = sel.view
+    if out_of_range(view, cmd.sequence, uid=cmd.uid):
+        return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
+    if sel.readonly:
+        return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
+    pairs = view.resolve(cmd.sequence, uid=cmd.uid)
+    live = [(seq, uid) for seq, uid in pairs if not view.is_expunged(uid)]
+    if live:
+        update = await session.run(
+            sel.mailbox.set_flags,
+            [uid for _s, uid in live],
+            cmd.flags,
+            _MODES[cmd.mode],
+            cmd.unchanged_since,
+        )
+        # Our own change: reported here (unless .SILENT), never again by the next sync.
+        view.note_records(update.changed)
+        modified = set(update.modified)
+    else:
+        modified = set()
+    if not cmd.silent:
+        # RFC 3501 6.4.6: the new flags of every message in the set, as untagged FETCH.
+        for seq, uid in live:
+            if uid in modified:
+                continue
+            rec = view.record(uid)
+            if rec is None:
+                continue
+            items = [(b"FLAGS", render_flags(view.flags_of(uid)))]
+            if cmd.uid:
+                items.append((b"UID", b"%d" % uid))
+            if view.condstore:
+                items.append((b"MODSEQ", render_modseq(rec.modseq)))
+            session.out.write(data.fetch(seq, items))
+    if len(live) != len(pairs):
+        # RFC 2180 4.2.1: expunged elsewhere and not yet announced to this client.
+        return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
+    if modified:
+        return Outcome(r.tagged(cmd.tag, OK, "Conditional STORE failed", r.code_modified(modified)))
+    return Outcome(r.tagged(cmd.tag, OK, "Store completed."))
+
+
+def _transfer(
+    store: MailStore, source: Mailbox, uids: Sequence[int], dest_name: str, move: bool
+) -> CopyResult:
+    """Blocking: copy or move ``uids`` into ``dest_name`` in one go."""
+    dest = store.open_mailbox(dest_name)
+    try:
+        return source.move(uids, dest) if move else source.copy(uids, dest)
+    finally:
+        dest.close()
+
+
+async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
+    """COPY and MOVE with COPYUID (RFC 4315 3, RFC 6851 4.3)."""
+    sel = session.selected
+    assert sel is not None
+    view = sel.view
+    move = isinstance(cmd, c.Move)
+    verb = "Move" if move else "Copy"
+    if out_of_range(view, cmd.sequence, uid=cmd.uid):
+        return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
+    if move and sel.readonly:
+        return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
+    pairs = view.resolve(cmd.sequence, uid=cmd.uid)
+    if any(view.is_expunged(uid) for _s, uid in pairs):
+        # RFC 2180 4.4.1: refuse rather than copy part of the set.
+        return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
+    uids = [uid for _s, uid in pairs]
+    try:
+        result = await session.run(
+            _transfer, session.require_store(), sel.mailbox, uids, cmd.mailbox, move
+        )
+    except MailError as e:
+        session.log.info(
+            "{prefix}: {verb} to {name} failed: {detail}",
+            prefix=session.log_prefix,
+            verb=verb.upper(),
+            name=cmd.mailbox,
+            detail=e.detail,
+        )
+        # RFC 3501 6.4.7: a missing target gets [TRYCREATE].
+        code = Code.TRYCREATE if e.kind is ErrorKind.NOT_FOUND else mail_error_code(e)
+        return Outcome(r.tagged(cmd.tag, NO, e.message, code))
+    code = r.code_copyuid(result.uidvalidity, result.pairs) if result.pairs else None
+    if move:
+        # RFC 6851 4.3: COPYUID goes in an untagged OK before the EXPUNGEs, which the
+        # session's sync after this command sends.
+        if code is not None:
+            session.out.write(r.untagged_status(OK, "Moved UIDs.", code))
+        return Outcome(r.tagged(cmd.tag, OK, "Move completed."))
+    return Outcome(r.tagged(cmd.tag, OK, "Copy completed.", code))
+
+
+async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
+    """SEARCH / UID SEARCH, through the search evaluator once it exists."""
+    try:
+        from .. import search as evaluator  # written by the search engineer
+    except ImportError:
+        return Outcome(r.tagged(cmd.tag, NO, "SEARCH not yet available", Code.CANNOT))
+    return await evaluator_search(session, cmd, evaluator)
+
+
+async def evaluator_search(session: ImapSession, cmd: c.Search, evaluator: object) -> Outcome:
+    """Placeholder until the evaluator's signature is known (see the report)."""
+    del evaluator
+    return Outcome(r.tagged(cmd.tag, NO, "SEARCH not yet available", Code.CANNOT))

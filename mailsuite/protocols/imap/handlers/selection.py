@@ -1,0 +1,113 @@
+"""Selecting a mailbox and leaving it: SELECT, EXAMINE, CHECK, CLOSE, UNSELECT, EXPUNGE,
+UID EXPUNGE (RFC 3501 6.3.1-6.3.2 and 6.4.1-6.4.3, RFC 3691, RFC 4315 2.1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from mailsuite.store.api import DELETED, SEEN, SYSTEM_FLAGS
+
+from .. import commands as c
+from ..commands import State
+from ..selected import SelectedView
+from ..session import Outcome, Selected
+from ..wire import data
+from ..wire import responses as r
+from ..wire.responses import NO, OK, Code
+
+if TYPE_CHECKING:
+    from ..session import ImapSession
+
+__all__ = ["do_check", "do_close", "do_expunge", "do_select", "do_uid_expunge", "do_unselect"]
+
+READ_ONLY_TEXT: Final = "Mailbox is read-only."
+
+
+async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
+    """SELECT/EXAMINE: the untagged data of RFC 3501 6.3.1, then OK [READ-WRITE|READ-ONLY]."""
+    # RFC 3501 6.3.1: a SELECT while selected first deselects, even when it then fails.
+    await session.deselect()
+    store = session.require_store()
+    readonly = type(cmd).readonly
+    mailbox = await session.run(store.open_mailbox, cmd.mailbox, readonly)
+    try:
+        snapshot = await session.run(mailbox.snapshot)
+    except BaseException:
+        await session.run(mailbox.close)
+        raise
+    view = SelectedView(snapshot, condstore=cmd.condstore)
+    readonly = readonly or mailbox.readonly
+    session.selected = Selected(mailbox, view, readonly)
+    session.state = State.SELECTED
+    keywords: set[str] = set()
+    first_unseen = 0
+    for seq, rec in enumerate(snapshot.messages, 1):
+        if rec.flags - SYSTEM_FLAGS:
+            keywords.update(rec.flags - SYSTEM_FLAGS)
+        if not first_unseen and SEEN not in rec.flags:
+            first_unseen = seq
+    defined = sorted(SYSTEM_FLAGS) + sorted(keywords)
+    out = session.out
+    out.write(data.flags(defined))
+    if readonly:
+        out.write(r.untagged_status(OK, "Read-only mailbox.", b"PERMANENTFLAGS ()"))
+    else:
+        out.write(r.untagged_status(OK, "Flags permitted.", r.code_permanentflags(defined)))
+    out.write(data.exists(view.exists))
+    out.write(data.recent(view.recent_count))
+    if first_unseen:
+        out.write(r.untagged_status(OK, f"First unseen.", r.code_unseen(first_unseen)))
+    out.write(r.untagged_status(OK, "UIDs valid", r.code_uidvalidity(snapshot.uidvalidity)))
+    out.write(r.untagged_status(OK, "Predicted next UID", r.code_uidnext(snapshot.uidnext)))
+    out.write(
+        r.untagged_status(OK, "Highest", r.code_highestmodseq(max(1, snapshot.highestmodseq)))
+    )
+    code = Code.READ_ONLY if readonly else Code.READ_WRITE
+    verb = "Examine" if readonly and type(cmd).readonly else "Select"
+    return Outcome(r.tagged(cmd.tag, OK, f"{verb} completed.", code))
+
+
+async def do_check(session: ImapSession, cmd: c.Check) -> Outcome:
+    # Every change is on disk when its command completes: nothing to checkpoint (6.4.1).
+    return Outcome(r.tagged(cmd.tag, OK, "Check completed."))
+
+
+async def do_close(session: ImapSession, cmd: c.Close) -> Outcome:
+    """RFC 3501 6.4.2: expunge silently (unless read-only), then deselect."""
+    sel = session.selected
+    assert sel is not None
+    if not sel.readonly:
+        await session.run(sel.mailbox.expunge)
+    await session.deselect()
+    return Outcome(r.tagged(cmd.tag, OK, "Close completed."))
+
+
+async def do_unselect(session: ImapSession, cmd: c.Unselect) -> Outcome:
+    await session.deselect()
+    return Outcome(r.tagged(cmd.tag, OK, "Unselect completed."))
+
+
+async def do_expunge(session: ImapSession, cmd: c.Expunge) -> Outcome:
+    sel = session.selected
+    assert sel is not None
+    if sel.readonly:
+        return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
+    await session.run(sel.mailbox.expunge)
+    # The EXPUNGE responses come from the sync that follows every command.
+    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))
+
+
+async def do_uid_expunge(session: ImapSession, cmd: c.UidExpunge) -> Outcome:
+    """RFC 4315 2.1: expunge only the named messages that have \\Deleted."""
+    sel = session.selected
+    assert sel is not None
+    if sel.readonly:
+        return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
+    view = sel.view
+    uids = [uid for _seq, uid in view.resolve(cmd.sequence, uid=True)]
+    wanted = [u for u in uids if DELETED in view.flags_of(u)] if uids else []
+    if uids:
+        # Flags may have changed elsewhere; the store checks \Deleted itself.
+        await session.run(sel.mailbox.expunge, uids)
+    del wanted
+    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))

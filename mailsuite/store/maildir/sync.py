@@ -1,0 +1,176 @@
+"""Sync: reconcile what is in ``new/`` and ``cur/`` with the index and ``dovecot-uidlist``.
+
+Runs under the mailbox's locks when a directory stamp changed. Files whose
+name the index already knows cost one dict lookup; only new or renamed
+files are parsed; a file new to us is read once (SHA-1, CRLF size, header
+cache) unless its hash is already recorded and its name carries ``,W=``.
+Every change gets one new MODSEQ; removed files become VANISHED.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from mailsuite.store.maildir.facts import facts_of_file, header_blob
+from mailsuite.store.maildir.filenames import parse_name
+from mailsuite.store.maildir.index import IndexRow
+from mailsuite.store.maildir.locks import DotLock
+from mailsuite.store.maildir.scan import SUBDIRS, Listing, list_names, stamp_string
+
+if TYPE_CHECKING:
+    from mailsuite.store.maildir.core import MailboxCore
+
+__all__ = ["scan"]
+
+_HASHES_BULK_AT = 64  # load all hashes at once when this many files are new to the index
+
+
+def base_of(name: str) -> str:
+    return name.partition(":")[0]
+
+
+def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
+    """List ``subs``, reconcile them with index and uidlist; caller holds ``core.locked()``."""
+    core.refresh()
+    dl = DotLock.acquire(core.uidlist_path, fsync=core.fsync)
+    try:
+        ul, ul_changed = core.load_uidlist()
+        idx = core.index
+        if core.uidvalidity and ul.uidvalidity != core.uidvalidity and core.rows:
+            # Someone (Dovecot after a corruption) started over: our records are void.
+            core.log(f"UIDVALIDITY changed {core.uidvalidity} -> {ul.uidvalidity}; "
+                     f"dropping old index records ({core.where()})")  # fmt: skip
+            bad |= set(core.rows)
+            core.rows.clear()
+            core.by_name.clear()
+            subs = list(SUBDIRS)
+        stamps = {}
+        unmatched: Listing = {}
+        seen: set[int] = set()
+        rows, by_name = core.rows, core.by_name
+        for sub in subs:
+            names, stamps[sub] = list_names(core.path, sub)
+            for name in names:
+                uid_seen = by_name.get(name)
+                if uid_seen is not None and rows[uid_seen].dir == sub:
+                    seen.add(uid_seen)  # the common case: nothing to parse or compare
+                else:
+                    p = parse_name(name)
+                    # "cur" after "new": a file in both (a crash mid-move) counts as in cur/
+                    unmatched[p.base] = (sub, name, p)
+        for uid in seen - ul.records.keys():
+            ul.records[uid] = ("", base_of(core.rows[uid].name))  # heal a lost uidlist line
+            ul.nextuid = max(ul.nextuid, uid + 1)
+            ul_changed = True
+        kws = core.keywords()
+        rows_by_base = {
+            base_of(r.name): r for u, r in core.rows.items() if u not in seen
+        } if unmatched else {}  # fmt: skip
+        ul_by_base = ul.by_base() if unmatched else {}
+        ms = int(idx.get_meta("highestmodseq") or 0) + 1
+        upserts: list[IndexRow] = []
+        hashes: list[tuple[int, str, int]] = []
+        blobs: list[tuple[int, str, bytes]] = []
+        added_size = added_count = 0
+        fresh = [b for b in unmatched if b not in rows_by_base]
+        known_hashes = core.state.all_hashes() if len(fresh) >= _HASHES_BULK_AT else None
+        for base, (sub, name, p) in unmatched.items():
+            row = rows_by_base.get(base)
+            if row is not None:
+                # Renamed (flags changed, or moved new/ -> cur/) by someone else.
+                seen.add(row.uid)
+                if row.uid not in ul.records:
+                    ul.records[row.uid] = ("", base)
+                    ul.nextuid = max(ul.nextuid, row.uid + 1)
+                    ul_changed = True
+                flags = core.flags_of(p.letters, kws)
+                upserts.append(replace(row, dir=sub, name=name, flags=flags, modseq=ms))
+                continue
+            found = ul_by_base.get(base)
+            if found is not None:
+                uid = found
+            else:
+                uid = ul.nextuid
+                ul.nextuid += 1
+                ul.records[uid] = ("", base)
+                ul_changed = True
+            full = os.path.join(core.path, sub, name)
+            try:
+                st = os.stat(full)
+            except FileNotFoundError:
+                continue
+            if known_hashes is not None:
+                known = known_hashes.get(uid)
+            else:
+                known = core.state.hash_of(uid)
+            psize = p.size if p.size is not None else st.st_size
+            vsize = p.vsize
+            if known is None or vsize is None:
+                try:
+                    facts = facts_of_file(full)
+                except OSError:
+                    continue
+                psize, vsize = facts.psize, facts.vsize
+                if known is None:
+                    hashes.append((uid, facts.sha1, facts.psize))
+                    if base not in ul_by_base:  # a new message, not one Dovecot counted
+                        added_size += facts.psize
+                        added_count += 1
+                blobs.append((uid, "hdr", header_blob(facts.header)))
+            flags = core.flags_of(p.letters, kws)
+            seen.add(uid)
+            upserts.append(IndexRow(uid, name, sub, flags, ms, psize, vsize, st.st_mtime))
+        readded = {r.uid for r in upserts}
+        gone = [rows[u] for u in sorted(rows.keys() - seen) if rows[u].dir in subs]
+        gone_uids = [r.uid for r in gone] + [u for u in bad if u not in readded]
+        for uid in gone_uids:
+            if ul.records.pop(uid, None) is not None:
+                ul_changed = True
+        if len(subs) == len(SUBDIRS):
+            # Lines for files that no longer exist anywhere (Dovecot drops them too).
+            for uid in [u for u in ul.records if u not in seen]:
+                del ul.records[uid]
+                ul_changed = True
+        changed = bool(upserts or gone_uids)
+        if changed or hashes:
+            st_db = core.state
+            st_db.begin()
+            try:
+                st_db.reserve_modseq(ms)
+                st_db.add_hashes(hashes)
+                st_db.add_vanished((u, ms) for u in gone_uids)
+                st_db.commit()
+            except BaseException:
+                st_db.rollback()
+                raise
+        if ul_changed:
+            core.write_uidlist(dl, ul)
+        else:
+            dl.release()
+        idx.begin()
+        try:
+            idx.upsert(upserts)
+            idx.delete(gone_uids)
+            idx.put_blobs(blobs)
+            if changed:
+                idx.set_meta("highestmodseq", ms)
+            idx.set_meta("uidvalidity", ul.uidvalidity)
+            idx.set_meta("uidnext", ul.nextuid)
+            if idx.get_meta("recent_uid") is None:
+                idx.set_meta("recent_uid", ul.nextuid)
+            for sub in subs:
+                idx.set_meta("stamp_" + sub, stamp_string(stamps[sub]))
+            idx.commit()
+        except BaseException:
+            idx.rollback()
+            raise
+    finally:
+        dl.release()
+    removed = sum(r.psize for r in gone)
+    if core.quota is not None and (added_count or gone):
+        core.quota.add(added_size - removed, added_count - len(gone))
+    core.refresh()
+    if changed:
+        core.notify()

@@ -1,0 +1,52 @@
+"""The cache serves ENVELOPE, BODYSTRUCTURE and common headers without opening message files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailsuite.message import Message
+from mailsuite.store.maildir import MaildirStore
+
+from .conftest import LogLines, msg
+from .test_integrity import close_core, flip_all
+
+MIME = (
+    b"From: Bob <bob@example.org>\nTo: alice@example.org\nSubject: parts\n"
+    b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n"
+    b"--XX\nContent-Type: text/plain\n\nhello\n--XX\nContent-Type: image/png\n"
+    b"Content-Transfer-Encoding: base64\n\naGVsbG8=\n--XX--\n"
+)
+
+
+def test_envelope_and_bodystructure_come_from_the_cache(store: MaildirStore) -> None:
+    """After delivery, ENVELOPE and BODYSTRUCTURE are answered from the cache, not the file."""
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(MIME)
+    expected = Message.from_bytes(MIME)
+    [rec] = mbox.snapshot().messages
+    # Replace the file's content: only a cache can still give the original answers.
+    Path(store.root, "new", rec.filename).write_bytes(msg(0))
+    assert mbox.envelope(uid) == expected.envelope()
+    assert mbox.bodystructure(uid) == expected.bodystructure()
+    assert mbox.header_fields(uid)["subject"] == ["parts"]
+
+
+def test_messages_found_on_disk_are_parsed_on_first_use(store: MaildirStore) -> None:
+    """A message delivered by another agent gets its ENVELOPE parsed once and cached."""
+    mbox = store.open_mailbox("INBOX")
+    Path(store.root, "new", "1.ext.host").write_bytes(MIME)
+    [rec] = mbox.snapshot().messages
+    assert mbox.envelope(rec.uid).subject == "parts"
+    Path(store.root, "new", "1.ext.host").write_bytes(msg(0))
+    assert mbox.envelope(rec.uid).subject == "parts"
+
+
+def test_damaged_envelope_blob_is_rebuilt_from_the_file(store: MaildirStore, log: LogLines) -> None:
+    """A cached ENVELOPE with a flipped byte is logged and parsed again from the file."""
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(MIME)
+    close_core(store)
+    assert flip_all(Path(store.root, "mailsuite.index.sqlite"), b'"parts"') >= 1
+    mbox = store.open_mailbox("INBOX")
+    assert mbox.envelope(uid) == Message.from_bytes(MIME).envelope()
+    assert f"cached env of UID {uid} has a bad CRC" in log.text()
