@@ -13,7 +13,15 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-__all__ = ["ALL_METRICS", "Cell", "Record", "aggregate", "write_chart", "write_csv", "write_markdown"]
+__all__ = [
+    "ALL_METRICS",
+    "Cell",
+    "Record",
+    "aggregate",
+    "write_chart",
+    "write_csv",
+    "write_markdown",
+]
 
 ALL_METRICS = "*"  # a record for a whole workload run (it failed or was skipped before any metric)
 SUBJECT = "mailsuite"
@@ -127,13 +135,20 @@ def write_markdown(path: str, table: Table, servers: list[str], header: list[str
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better; ratio = mailsuite / peer."]
     problems = []
-    for (workload, metric), row in table.items():
+    for (workload, _metric), row in table.items():
         for server, cell in row.items():
             for sample in cell.error_samples:
                 problems.append(f"- {server} {workload}: {sample}")
     if problems:
         lines += ["", "## Errors (first samples)", "", *dict.fromkeys(problems)]
-    notes = sorted({f"- {s} {w}: {n}" for (w, _), row in table.items() for s, c in row.items() for n in c.notes})
+    notes = sorted(
+        {
+            f"- {s} {w}: {n}"
+            for (w, _), row in table.items()
+            for s, c in row.items()
+            for n in c.notes
+        }
+    )
     if notes:
         lines += ["", "## Notes", "", *notes]
     text = "\n".join(lines) + "\n"
@@ -145,8 +160,22 @@ def write_markdown(path: str, table: Table, servers: list[str], header: list[str
 def write_csv(path: str, table: Table, servers: list[str]) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["workload", "metric", "unit", "higher_is_better", "server", "status",
-                    "median", "min", "max", "rounds", "errors", "ratio_mailsuite_to_server"])
+        w.writerow(
+            [
+                "workload",
+                "metric",
+                "unit",
+                "higher_is_better",
+                "server",
+                "status",
+                "median",
+                "min",
+                "max",
+                "rounds",
+                "errors",
+                "ratio_mailsuite_to_server",
+            ]
+        )
         for (workload, metric), row in table.items():
             for server in servers:
                 cell = row.get(server)
@@ -154,15 +183,22 @@ def write_csv(path: str, table: Table, servers: list[str]) -> None:
                     continue
                 status = "skipped" if cell.skip else "errors" if cell.errors else "ok"
                 med = cell.median
-                w.writerow([
-                    workload, metric, cell.unit, cell.higher_is_better, server,
-                    cell.skip or status,
-                    "" if med is None else f"{med:.6g}",
-                    f"{min(cell.values):.6g}" if cell.values and med is not None else "",
-                    f"{max(cell.values):.6g}" if cell.values and med is not None else "",
-                    len(cell.values), cell.errors,
-                    _ratio(row, server) if server != SUBJECT else "",
-                ])
+                w.writerow(
+                    [
+                        workload,
+                        metric,
+                        cell.unit,
+                        cell.higher_is_better,
+                        server,
+                        cell.skip or status,
+                        "" if med is None else f"{med:.6g}",
+                        f"{min(cell.values):.6g}" if cell.values and med is not None else "",
+                        f"{max(cell.values):.6g}" if cell.values and med is not None else "",
+                        len(cell.values),
+                        cell.errors,
+                        _ratio(row, server) if server != SUBJECT else "",
+                    ]
+                )
 
 
 def write_chart(path: str, table: Table, servers: list[str], reference: str) -> bool:

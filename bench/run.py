@@ -15,6 +15,7 @@ import dataclasses
 import os
 import platform
 import resource
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from bench import report
 from bench.client.imap import ImapClient
 from bench.procs import RssSampler
 from bench.report import ALL_METRICS, Record
-from bench.seed import FULL, QUICK, load_or_seed, user_names
+from bench.seed import FULL, QUICK, Profile, load_or_seed, user_names
 from bench.servers import ALL_SERVERS, Server, ServerStartError
 from bench.workloads import WORKLOADS, Context, Skip, WorkloadResult
 from bench.workloads.imap_big import cold_select
@@ -66,13 +67,24 @@ def say(msg: str) -> None:
 
 def _records(server: str, workload: str, rnd: int, res: WorkloadResult) -> list[Record]:
     """One record per metric; a run's errors mark every one of its metrics."""
-    base = dict(server=server, workload=workload, round=rnd, errors=res.errors.count,
-                notes=res.notes, error_samples=res.errors.samples)
+    base = dict(
+        server=server,
+        workload=workload,
+        round=rnd,
+        errors=res.errors.count,
+        notes=res.notes,
+        error_samples=res.errors.samples,
+    )
     if not res.metrics:
         return [Record(metric=ALL_METRICS, **base)]  # type: ignore[arg-type]
     return [
-        Record(metric=m.name, unit=m.unit, higher_is_better=m.higher_is_better, value=m.value,
-               **base)  # type: ignore[arg-type]
+        Record(
+            metric=m.name,
+            unit=m.unit,
+            higher_is_better=m.higher_is_better,
+            value=None if m.errors else m.value,
+            **{**base, "errors": res.errors.count + m.errors},
+        )  # type: ignore[arg-type]
         for m in res.metrics
     ]
 
@@ -81,16 +93,39 @@ def run_workload(
     fn: Callable[[Context], Awaitable[WorkloadResult]], ctx: Context, name: str, rnd: int
 ) -> list[Record]:
     server = ctx.server.name
+    # A last guard: every operation has its own timeout, but a workload as a whole
+    # must never hang the run.
+    limit = ctx.op_timeout_s * 12 + ctx.duration_s * 4
     try:
-        res = asyncio.run(fn(ctx))
+        res = asyncio.run(asyncio.wait_for(fn(ctx), limit))
     except Skip as s:
         return [Record(server, name, ALL_METRICS, round=rnd, skip=str(s))]
+    except TimeoutError:
+        return [
+            Record(
+                server,
+                name,
+                ALL_METRICS,
+                round=rnd,
+                errors=1,
+                error_samples=[f"the whole workload took over {limit:.0f}s"],
+            )
+        ]
     except Exception as e:  # noqa: BLE001 - a broken run is reported, the others go on
-        return [Record(server, name, ALL_METRICS, round=rnd, errors=1,
-                       error_samples=[f"{type(e).__name__}: {e}"])]
+        return [
+            Record(
+                server,
+                name,
+                ALL_METRICS,
+                round=rnd,
+                errors=1,
+                error_samples=[f"{type(e).__name__}: {e}"],
+            )
+        ]
     recs = _records(server, name, rnd, res)
-    shown = ", ".join(f"{m.name}={m.value:.3g}{m.unit}" for m in res.metrics[:3])
-    say(f"  {server} {name}: {shown}" + (f"  ERRORS={res.errors.count}" if res.errors.count else ""))
+    shown = ", ".join(f"{m.name}={m.value:.3g}{m.unit}" for m in res.metrics[:3] if not m.errors)
+    n_err = res.errors.count + sum(m.errors for m in res.metrics)
+    say(f"  {server} {name}: {shown}" + (f"  ERRORS={n_err}" if n_err else ""))
     return recs
 
 
@@ -98,19 +133,31 @@ async def _warm(ctx: Context) -> None:
     """Log every user in and open their folders, so round 1 does not pay for cold caches."""
     if "imap" not in ctx.server.listening:
         return
-    for user, boxes in ctx.manifest.mailboxes.items():
+
+    async def warm(user: str, boxes: list[str]) -> None:
         c = await ImapClient.connect(ctx.server.ports["imap"])
         await c.login(user, ctx.manifest.passwords[user])
         for box in boxes:
-            await asyncio.wait_for(c.select(box), ctx.op_timeout_s)
+            await c.select(box)
         await c.logout()
+
+    for user, boxes in ctx.manifest.mailboxes.items():
+        await asyncio.wait_for(warm(user, list(boxes)), ctx.op_timeout_s)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so every started server is stopped on the way out.
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # thousands of IDLE sockets
-    profile = dataclasses.replace(QUICK if args.quick else FULL, **({"seed": args.seed} if args.seed else {}))
+    profile = QUICK if args.quick else FULL
+    if args.seed:
+        profile = dataclasses.replace(profile, seed=args.seed)
     workloads = args.workloads.split(",")
     os.makedirs(args.workdir, exist_ok=True)
     say(f"seeding {profile} in {args.workdir} (cached after the first time)")
@@ -132,8 +179,27 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(srv)
 
     def ctx_for(srv: Server) -> Context:
-        return Context(srv, manifest, profile, args.quick, args.duration, args.idle, args.op_timeout)
+        return Context(
+            srv, manifest, profile, args.quick, args.duration, args.idle, args.op_timeout
+        )
 
+    try:
+        records += _measure(args, servers, workloads, ctx_for)
+    finally:
+        for srv in servers:
+            srv.stop()
+    _write(args, profile, records)
+    return 0
+
+
+def _measure(
+    args: argparse.Namespace,
+    servers: list[Server],
+    workloads: list[str],
+    ctx_for: Callable[[Server], Context],
+) -> list[Record]:
+    """The cold SELECTs, then every round; returns the records."""
+    records: list[Record] = []
     broken: set[str] = set()
     for srv in servers:
         try:
@@ -141,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         except ServerStartError as e:
             say(f"{srv.name}: could not start: {e}")
             broken.add(srv.name)
-            records += [Record(srv.name, w, ALL_METRICS, errors=1, error_samples=[str(e)[:300]])
-                        for w in workloads]
+            records += [
+                Record(srv.name, w, ALL_METRICS, errors=1, error_samples=[str(e)[:300]])
+                for w in workloads
+            ]
             continue
         say(f"{srv.name}: listening {sorted(srv.listening)}; skipped {srv.skip_reasons}")
         if "imap_big" in workloads:
@@ -157,8 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 srv.start()
             except ServerStartError as e:
-                records += [Record(srv.name, w, ALL_METRICS, round=rnd, errors=1,
-                                   error_samples=[str(e)[:300]]) for w in workloads]
+                records += [
+                    Record(
+                        srv.name, w, ALL_METRICS, round=rnd, errors=1, error_samples=[str(e)[:300]]
+                    )
+                    for w in workloads
+                ]
                 continue
             sampler = RssSampler(srv.pid).start()
             try:
@@ -166,27 +238,44 @@ def main(argv: list[str] | None = None) -> int:
                 for w in workloads:
                     records += run_workload(WORKLOADS[w], ctx_for(srv), w, rnd)
             except Exception as e:  # noqa: BLE001 - e.g. the warm-up failed: the round is an error
-                records.append(Record(srv.name, "warm-up", ALL_METRICS, round=rnd, errors=1,
-                                      error_samples=[f"{type(e).__name__}: {e}"]))
+                records.append(
+                    Record(
+                        srv.name,
+                        "warm-up",
+                        ALL_METRICS,
+                        round=rnd,
+                        errors=1,
+                        error_samples=[f"{type(e).__name__}: {e}"],
+                    )
+                )
             finally:
                 peak = sampler.stop()
                 srv.stop()
-            records.append(Record(srv.name, "server", "peak RSS (all processes)", "MB", False,
-                                  rnd, peak / 1e6))
+            records.append(
+                Record(srv.name, "server", "peak RSS (all processes)", "MB", False, rnd, peak / 1e6)
+            )
+    return records
 
+
+def _write(args: argparse.Namespace, profile: Profile, records: list[Record]) -> None:
+    """Aggregate and write the Markdown, CSV and PNG; print the table."""
     names = [s for s in ALL_SERVERS if s in args.servers.split(",")]
     table = report.aggregate(records)
     os.makedirs(args.results, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     base = os.path.join(args.results, f"bench-{stamp}{'-quick' if args.quick else ''}")
+    quick = " (--quick)" if args.quick else ""
     header = [
-        f"# mailsuite benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}",
+        f"# mailsuite benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{quick}",
         "",
-        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}.",
-        f"Mail: {len(user_names(profile))} users x INBOX {profile.inbox:,}; Medium {profile.medium:,}; "
-        f"Big {profile.big:,} messages (seed {profile.seed}); {args.rounds} rounds (median), "
-        f"{args.duration:.0f}s per throughput loop, {args.idle} IDLE connections.",
-        "Peak RSS: the sum over the server's processes, sampled every 0.2 s; median of the rounds' peaks.",
+        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"Python {platform.python_version()}.",
+        f"Mail: {len(user_names(profile))} users x INBOX {profile.inbox:,}; "
+        f"Medium {profile.medium:,}; Big {profile.big:,} messages (seed {profile.seed}); "
+        f"{args.rounds} rounds (median), {args.duration:.0f}s per throughput loop, "
+        f"{args.idle} IDLE connections.",
+        "Peak RSS: the sum over the server's processes, sampled every 0.2 s; "
+        "median of the rounds' peaks.",
     ]
     text = report.write_markdown(base + ".md", table, names, header)
     report.write_csv(base + ".csv", table, names)
@@ -199,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 os.remove(latest)
             os.symlink(os.path.basename(base + ext), latest)
     print(text)
-    say(f"wrote {base}.md, .csv{', .png' if chart else ' (no chart: matplotlib missing or no figures)'}")
-    return 0
+    png = ", .png" if chart else " (no chart: matplotlib missing or no figures)"
+    say(f"wrote {base}.md, .csv{png}")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,9 @@ def generate_message(
         if kind == "html":
             html = "".join(f"<p>{p}</p>\n" for p in text.split("\n") if p)
             headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-            parts.append(f"Content-Type: text/html; charset=utf-8\n\n<html><body>\n{html}</body></html>\n")
+            parts.append(
+                f"Content-Type: text/html; charset=utf-8\n\n<html><body>\n{html}</body></html>\n"
+            )
         else:
             name = rng.choice(vocab) + rng.choice((".pdf", ".jpg", ".docx", ".zip"))
             headers.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
@@ -228,8 +230,9 @@ def _make_maildir(path: str, folder: bool) -> None:
         open(os.path.join(path, "maildirfolder"), "wb").close()
 
 
-def _seed_mailbox(path: str, profile: Profile, user: str, name: str, count: int, folder: bool,
-                  vocab: list[str]) -> MailboxFacts:
+def _seed_mailbox(
+    path: str, profile: Profile, user: str, name: str, count: int, folder: bool, vocab: list[str]
+) -> MailboxFacts:
     _make_maildir(path, folder)
     rng = random.Random(f"{profile.seed}:{user}:{name}")
     facts = MailboxFacts()

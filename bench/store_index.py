@@ -30,6 +30,8 @@ import tempfile
 import time
 from typing import Any
 
+__all__ = ["generate", "phase", "main"]
+
 WORDS = "alpha beta gamma delta report meeting invoice release patch review lunch".split()
 FLAG_CHOICES = ["", "S", "S", "S", "RS", "FS", "ST", "Sa", "Sab"]
 

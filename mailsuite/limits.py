@@ -38,3 +38,7 @@ AUTH_FAIL_DELAY_MAX_S: Final = 15.0
 AUTH_CACHE_TTL_S: Final = 300.0
 AUTH_CACHE_NEGATIVE_TTL_S: Final = 30.0
 AUTH_CACHE_MAX_ENTRIES: Final = 10_000
+
+# Messages (MIME parsing; Dovecot's defaults, which also bound the work per message)
+MESSAGE_MAX_MIME_DEPTH: Final = 100  # nested multipart/message levels opened
+MESSAGE_MAX_MIME_PARTS: Final = 10_000  # MIME parts parsed per message

@@ -219,6 +219,6 @@ class ImapClient:
     async def close(self) -> None:
         self._w.close()
         try:
-            await self._w.wait_closed()
-        except (ConnectionError, OSError):
+            await asyncio.wait_for(self._w.wait_closed(), 5)
+        except (ConnectionError, OSError, TimeoutError):
             pass

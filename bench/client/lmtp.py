@@ -35,9 +35,7 @@ class LmtpClient:
         self.extensions: set[str] = set()
 
     @classmethod
-    async def connect(
-        cls, port: int, host: str = "127.0.0.1", timeout_s: float = 30
-    ) -> LmtpClient:
+    async def connect(cls, port: int, host: str = "127.0.0.1", timeout_s: float = 30) -> LmtpClient:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
         client = cls(reader, writer)
         code, _ = await asyncio.wait_for(client._reply(), timeout_s)

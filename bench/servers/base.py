@@ -72,6 +72,7 @@ class Server(ABC):
 
     def extra_settle(self) -> None:
         """Called once the ports answer; a server may wait for its pre-forked workers."""
+        return None
 
     def says_ready(self) -> bool:
         """True once the server has logged that start-up is complete (if it ever does)."""

@@ -21,7 +21,7 @@ import shutil
 import time
 
 from bench.seed import Manifest, clone_mail
-from bench.servers.base import Server
+from bench.servers.base import Server, ServerStartError
 
 __all__ = ["DOVECOT", "DovecotDefaults", "DovecotTuned"]
 
@@ -76,6 +76,18 @@ class _Dovecot(Server):
         return internal, login, nobody.pw_uid, nobody.pw_gid
 
     def prepare(self, template_root: str, manifest: Manifest) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(self.dir)), mode=0o755, exist_ok=True)
+        if os.getuid() == 0:
+            # Dovecot's auth and mail processes run unprivileged: they must reach the dir.
+            up = os.path.dirname(os.path.abspath(self.dir))
+            while up != "/":
+                if not os.stat(up).st_mode & 0o001:
+                    raise ServerStartError(
+                        f"{self.name}: {up} is not searchable by other users (mode "
+                        f"{os.stat(up).st_mode & 0o777:o}); Dovecot's unprivileged processes "
+                        "could not read the passwd file or mail: use another --workdir"
+                    )
+                up = os.path.dirname(up)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)

@@ -10,9 +10,9 @@ import os
 import shutil
 import sys
 
+from bench.procs import free_port
 from bench.seed import Manifest, clone_mail
 from bench.servers.base import PROTOCOLS, Server
-from bench.procs import free_port
 
 __all__ = ["Mailsuite"]
 
@@ -89,9 +89,11 @@ level = "info"  # start-up logs "mailsuite: ready", which the harness waits for
             self._twistd(),
             "-n",
             "--pidfile=",
-            "--logfile", os.path.join(self.dir, "twistd.log"),
+            "--logfile",
+            os.path.join(self.dir, "twistd.log"),
             "mailsuite",
-            "--config", os.path.join(self.dir, "mailsuite.toml"),
+            "--config",
+            os.path.join(self.dir, "mailsuite.toml"),
         ]
 
     def start(self, timeout_s: float = 60.0) -> None:

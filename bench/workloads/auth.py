@@ -50,5 +50,6 @@ async def run_pop3(ctx: Context) -> WorkloadResult:
         finally:
             await c.close()
 
-    n, elapsed = await run_for(ctx.duration_s, min(WORKERS, len(users)), cycle, errors, ctx.op_timeout_s)
+    workers = min(WORKERS, len(users))
+    n, elapsed = await run_for(ctx.duration_s, workers, cycle, errors, ctx.op_timeout_s)
     return WorkloadResult([Metric("logins/s", n / elapsed, "logins/s")], errors)

@@ -33,6 +33,7 @@ class Metric:
     value: float
     unit: str
     higher_is_better: bool = True
+    errors: int = 0  # errors of this figure alone (the run's own count marks every figure)
 
 
 @dataclass
@@ -42,8 +43,9 @@ class Errors:
     count: int = 0
     samples: list[str] = field(default_factory=list)
 
-    def add(self, what: str) -> None:
-        self.count += 1
+    def add(self, what: str, count: bool = True) -> None:
+        """Record an error; ``count=False`` keeps only the sample (a Metric carries the count)."""
+        self.count += count
         if len(self.samples) < SAMPLE_ERRORS:
             self.samples.append(what[:300])
 

@@ -24,6 +24,37 @@ CONNECT_CONCURRENCY = 50  # connections being set up at once
 NOTIFY_TIMEOUT_S = 120.0
 
 
+async def _idle_session(ctx: Context, user: str) -> tuple[ImapClient, bytes, int]:
+    """Log in, select INBOX and start idling; returns (client, IDLE tag, EXISTS before)."""
+    c = await ImapClient.connect(ctx.port("imap"))
+    await c.login(user, ctx.manifest.passwords[user])
+    await c.select("INBOX")
+    before = c.exists
+    return c, await c.idle_start(), before
+
+
+async def _deliver(ctx: Context, sinks: list[str], notes: list[str], errors: Errors) -> None:
+    """One message to every sink user: LMTP when the server has it, else IMAP APPEND."""
+    if "lmtp" in ctx.server.listening:
+        lmtp = await LmtpClient.connect(ctx.port("lmtp"))
+        codes = await lmtp.deliver(
+            "sender@bench.test", [f"{u}@localhost" for u in sinks], delivery_message(0)
+        )
+        await lmtp.quit()
+        if any(code // 100 != 2 for code in codes):
+            errors.add(f"LMTP delivery to the idle users answered {codes}")
+        return
+    notes.append("delivered by IMAP APPEND, one connection per user at once (no LMTP)")
+
+    async def append(user: str) -> None:
+        c = await ImapClient.connect(ctx.port("imap"))
+        await c.login(user, ctx.manifest.passwords[user])
+        await c.append("INBOX", delivery_message(0))
+        await c.logout()
+
+    await asyncio.gather(*(append(u) for u in sinks))
+
+
 async def run(ctx: Context) -> WorkloadResult:
     ctx.require("imap")
     sinks = sink_users(ctx.profile)
@@ -37,11 +68,7 @@ async def run(ctx: Context) -> WorkloadResult:
         user = sinks[i % len(sinks)]
         async with gate:
             try:
-                c = await ImapClient.connect(ctx.port("imap"))
-                await c.login(user, ctx.manifest.passwords[user])
-                await c.select("INBOX")
-                before = c.exists
-                return c, await c.idle_start(), before
+                return await asyncio.wait_for(_idle_session(ctx, user), ctx.op_timeout_s)
             except Exception as e:  # noqa: BLE001 - counted
                 errors.add(f"idle connection {i} ({user}): {type(e).__name__}: {e}")
                 return None
@@ -63,21 +90,10 @@ async def run(ctx: Context) -> WorkloadResult:
 
         waits = [asyncio.ensure_future(wait(c, before)) for c, _tag, before in idling]
         started = time.perf_counter()
-        if "lmtp" in ctx.server.listening:
-            lmtp = await LmtpClient.connect(ctx.port("lmtp"))
-            codes = await lmtp.deliver(
-                "sender@bench.test", [f"{u}@localhost" for u in sinks], delivery_message(0)
-            )
-            await lmtp.quit()
-            if any(code // 100 != 2 for code in codes):
-                errors.add(f"LMTP delivery to the idle users answered {codes}")
-        else:
-            notes.append("delivered by IMAP APPEND (no LMTP on this server)")
-            for user in sinks:
-                c = await ImapClient.connect(ctx.port("imap"))
-                await c.login(user, ctx.manifest.passwords[user])
-                await c.append("INBOX", delivery_message(0))
-                await c.logout()
+        try:
+            await asyncio.wait_for(_deliver(ctx, sinks, notes, errors), ctx.op_timeout_s)
+        except Exception as e:  # noqa: BLE001 - counted; the waits below then time out
+            errors.add(f"delivery to the idle users failed: {type(e).__name__}: {e}")
         done, pending = await asyncio.wait(waits, timeout=NOTIFY_TIMEOUT_S)
         for task in pending:
             task.cancel()
@@ -85,11 +101,14 @@ async def run(ctx: Context) -> WorkloadResult:
             if task.exception() is not None:
                 errors.add(f"idle connection: {task.exception()!r}")
         if pending:
-            errors.add(f"{len(pending)} of {len(idling)} idle connections saw no EXISTS "
-                       f"within {NOTIFY_TIMEOUT_S:.0f}s")
+            errors.add(
+                f"{len(pending)} of {len(idling)} idle connections saw no EXISTS "
+                f"within {NOTIFY_TIMEOUT_S:.0f}s"
+            )
         elif seen_at:
             metrics.append(Metric("time until all saw EXISTS", max(seen_at) - started, "s", False))
     finally:
+
         async def finish(c: ImapClient, tag: bytes) -> None:
             async with gate:
                 try:

@@ -28,37 +28,43 @@ def delivery_message(n: int) -> bytes:
     return head + line * ((MESSAGE_BYTES - len(head)) // len(line))
 
 
+async def _measure(ctx: Context, sinks: list[str], fanout: int, errors: Errors) -> float:
+    """Messages per second with ``fanout`` recipients each, over CONNECTIONS connections."""
+    clients: dict[int, LmtpClient] = {}
+    sent = [0]
+
+    async def cycle(w: int) -> None:
+        if w not in clients:
+            clients[w] = await LmtpClient.connect(ctx.port("lmtp"))
+        sent[0] += 1
+        rcpts = [sinks[(sent[0] + i) % len(sinks)] for i in range(fanout)]
+        try:
+            codes = await clients[w].deliver("sender@bench.test", rcpts, delivery_message(sent[0]))
+        except Exception:
+            clients.pop(w, None)  # a broken connection is replaced next cycle
+            raise
+        if any(c // 100 != 2 for c in codes):
+            raise RuntimeError(f"per-recipient replies {codes}")
+
+    done, elapsed = await run_for(ctx.duration_s, CONNECTIONS, cycle, errors, ctx.op_timeout_s)
+    for c in clients.values():
+        try:
+            await c.quit()
+        except Exception:  # noqa: BLE001 - teardown
+            pass
+    return done / elapsed
+
+
 async def run(ctx: Context) -> WorkloadResult:
     ctx.require("lmtp")
     sinks = [f"{u}@localhost" for u in sink_users(ctx.profile)]
     errors = Errors()
     metrics: list[Metric] = []
     for fanout in (1, len(sinks)):
-        clients: dict[int, LmtpClient] = {}
-        sent = [0]
-
-        async def cycle(w: int, fanout: int = fanout) -> None:
-            if w not in clients:
-                clients[w] = await LmtpClient.connect(ctx.port("lmtp"))
-            sent[0] += 1
-            rcpts = [sinks[(sent[0] + i) % len(sinks)] for i in range(fanout)]
-            try:
-                codes = await clients[w].deliver("sender@bench.test", rcpts, delivery_message(sent[0]))
-            except Exception:
-                clients.pop(w, None)  # a broken connection is replaced next cycle
-                raise
-            bad = [c for c in codes if c // 100 != 2]
-            if bad:
-                raise RuntimeError(f"per-recipient replies {codes}")
-
-        done, elapsed = await run_for(ctx.duration_s, CONNECTIONS, cycle, errors, ctx.op_timeout_s)
-        for c in clients.values():
-            try:
-                await c.quit()
-            except Exception:  # noqa: BLE001 - teardown
-                pass
+        rate = await _measure(ctx, sinks, fanout, errors)
         label = "1 rcpt" if fanout == 1 else f"{fanout} rcpts"
-        metrics.append(Metric(f"messages/s ({label})", done / elapsed, "msg/s"))
+        metrics.append(Metric(f"messages/s ({label})", rate, "msg/s"))
         if fanout > 1:
-            metrics.append(Metric(f"deliveries/s ({label})", done * fanout / elapsed, "rcpt/s"))
-    return WorkloadResult(metrics, errors, [f"{CONNECTIONS} connections, {MESSAGE_BYTES} B messages"])
+            metrics.append(Metric(f"deliveries/s ({label})", rate * fanout, "rcpt/s"))
+    notes = [f"{CONNECTIONS} connections, {MESSAGE_BYTES} B messages"]
+    return WorkloadResult(metrics, errors, notes)

@@ -29,7 +29,9 @@ async def run(ctx: Context) -> WorkloadResult:
             uidl = await c.listing("UIDL")
             sizes = await c.listing("LIST")
             if count < 1 or len(uidl) != count or len(sizes) != count:
-                raise Pop3ProtocolError(f"{user}: STAT {count}, UIDL {len(uidl)}, LIST {len(sizes)}")
+                raise Pop3ProtocolError(
+                    f"{user}: STAT {count}, UIDL {len(uidl)}, LIST {len(sizes)}"
+                )
             if len(set(uidl.values())) != count:
                 errors.add(f"{user}: UIDL values are not unique")
             if sum(int(s) for s in sizes.values()) != size:
@@ -37,7 +39,7 @@ async def run(ctx: Context) -> WorkloadResult:
             for num in sorted(sizes):
                 data = await c.retr(num)
                 if len(data) != int(sizes[num]):
-                    errors.add(f"{user}: RETR {num} sent {len(data)} octets, LIST said {sizes[num]}")
+                    errors.add(f"{user}: RETR {num}: {len(data)} octets, LIST said {sizes[num]}")
                 octets[0] += len(data)
             await c.quit()
         finally:

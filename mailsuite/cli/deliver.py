@@ -91,7 +91,21 @@ def run_deliver(
 ) -> int:
     """Deliver ``stream`` to ``user``; returns the sysexits code (also used by tests)."""
     from twisted.internet import task
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
 
+    # Warnings and errors (a Sieve script that does not compile, a fileinto
+    # fallback) go to stderr, which MTAs put into their own log.
+    # (Any: zope interfaces are not visible to mypy without the mypy-zope plugin.)
+    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
+    stderr_observer: Any = textFileLogObserver(sys.stderr)
+    observer: Any = FilteringLogObserver(stderr_observer, [predicate])
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
     codes: list[int] = []
 
     def main(reactor: Any) -> Any:

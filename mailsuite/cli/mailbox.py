@@ -8,9 +8,10 @@ commands use: it finds a user's Maildir from the config's ``[mail] location``
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from mailsuite.config import load_settings, resolve_path
+from mailsuite.config import Settings, load_settings, resolve_path
 from mailsuite.errors import ConfigError
 from mailsuite.store.maildir import MaildirStore, open_user_store
 
@@ -45,15 +46,49 @@ def expand_location(template: str, user: str, home: str = "") -> str:
     return "".join(out)
 
 
+def _userdb_record(settings: Settings, user: str) -> Any:
+    """The user's record from the configured userdbs, None when none knows the user."""
+    from mailsuite.auth.realm import make_user_record
+    from mailsuite.auth.userdb import build_userdb
+
+    for i, cfg in enumerate(settings.userdb):
+        fields = build_userdb(cfg, settings, i).lookup(user)
+        if fields is not None:
+            name = fields.pop("user", None) or user
+            return make_user_record(name, fields, settings)
+    return None
+
+
 def open_user_store_for(args: Any) -> MaildirStore:
-    """The store of ``args.user`` as the server would open it (limits from [quota])."""
+    """The store of ``args.user`` as the server would open it.
+
+    The userdb says where the mail is and the user's limits, as for a login;
+    a user no userdb knows (or an unreachable userdb) falls back to
+    ``[mail] location`` and the ``[quota]`` limits, with a note on stderr.
+    """
     settings = load_settings(args.config)
     root = resolve_path(settings, expand_location(settings.mail.location, args.user))
+    storage, messages = settings.quota.storage_bytes, settings.quota.messages
+    try:
+        record = _userdb_record(settings, args.user)
+    except ConfigError:
+        raise
+    except Exception as e:  # an unreachable database, an unreadable passwd-file
+        print(f"mailsuite: userdb lookup for {args.user} failed ({e}); using [mail] location",
+              file=sys.stderr)  # fmt: skip
+        record = None
+    if record is not None and record.mail:
+        root = record.mail
+        storage = record.quota_storage_bytes or storage
+        messages = record.quota_messages or messages
+    elif record is None:
+        print(f"mailsuite: {args.user} not in any userdb; using [mail] location {root}",
+              file=sys.stderr)  # fmt: skip
     return open_user_store(
         root,
         user=args.user,
-        quota_storage_bytes=settings.quota.storage_bytes,
-        quota_messages=settings.quota.messages,
+        quota_storage_bytes=storage,
+        quota_messages=messages,
         special_use=settings.mail.special_use,
         fsync=settings.mail.fsync,
         log=lambda line: print(f"mailsuite: {line}", flush=True),

@@ -37,6 +37,7 @@ def _tokenize(s: str) -> list[Token]:
             continue
         if c == "(":
             depth, j, buf = 0, i, []
+            closed = False
             while j < n:
                 ch = s[j]
                 if ch == "\\" and j + 1 < n:
@@ -51,12 +52,14 @@ def _tokenize(s: str) -> list[Token]:
                     depth -= 1
                     if depth == 0:
                         j += 1
+                        closed = True
                         break
                     buf.append(ch)
                 else:
                     buf.append(ch)
                 j += 1
-            out.append(("c", "".join(buf), space))
+            if closed:  # an unterminated comment names nothing (as Dovecot)
+                out.append(("c", "".join(buf), space))
             i = j
         elif c == '"':
             j, buf = i + 1, []
@@ -107,7 +110,16 @@ def _addr_spec(tokens: list[Token]) -> tuple[str | None, str | None]:
     at = next((i for i, t in enumerate(toks) if t[0] == "@"), -1)
     local_toks = toks if at < 0 else toks[:at]
     local = "".join(t[1] if t[0] != "q" else _requote(t[1]) for t in local_toks)
-    domain = None if at < 0 else "".join(t[1] for t in toks[at + 1 :] if t[0] != "@")
+    domain = None
+    if at >= 0:
+        parts: list[str] = []
+        for kind, text, space in toks[at + 1 :]:
+            # The domain ends at white space before a new word or at another "@"
+            # ("a@b c@d" is a@b, as in Dovecot); dots may be spaced (obs-domain).
+            if kind == "@" or (space and parts and kind != "." and parts[-1] != "."):
+                break
+            parts.append(text)
+        domain = "".join(parts)
     return (local or None), (domain or None)
 
 
@@ -144,7 +156,8 @@ def _mailbox(tokens: list[Token]) -> Address | None:
 
 
 def _comment_name(tokens: list[Token]) -> str | None:
-    for kind, text, _ in tokens:
+    # The last comment names the address (Dovecot does the same).
+    for kind, text, _ in reversed(tokens):
         if kind == "c":
             name = for_humans(text)
             if name:

@@ -242,6 +242,21 @@ class Message:
         root = self._root()
         return root.body()
 
+    def top(self, lines: int) -> bytes:
+        """The header, its blank line and the first ``lines`` body lines (POP3 TOP, RFC 1939).
+
+        CRLF form, not byte-stuffed (that is POP3's wire job).
+        """
+        body = self.text_bytes()
+        end = 0
+        for _ in range(max(lines, 0)):
+            nl = body.find(b"\n", end)
+            if nl < 0:
+                end = len(body)
+                break
+            end = nl + 1
+        return self.header_bytes() + body[:end]
+
     def full_bytes(self) -> bytes:
         """The whole message in CRLF form."""
         return self._data()

@@ -28,13 +28,14 @@ parser reads a stream, and it draws part edges exactly where Dovecot does:
 
 from __future__ import annotations
 
+from mailsuite.limits import MESSAGE_MAX_MIME_DEPTH, MESSAGE_MAX_MIME_PARTS
 from mailsuite.message.headers import HeaderBlock, decode_raw
 from mailsuite.message.params import Pairs, parse_content_type
 
 __all__ = ["MAX_MIME_DEPTH", "MAX_MIME_PARTS", "Part", "parse_tree"]
 
-MAX_MIME_DEPTH = 100  # Dovecot's message_max_nested_parts default
-MAX_MIME_PARTS = 10_000  # Dovecot's total MIME part limit
+MAX_MIME_DEPTH = MESSAGE_MAX_MIME_DEPTH
+MAX_MIME_PARTS = MESSAGE_MAX_MIME_PARTS
 
 
 class Part:
@@ -142,7 +143,9 @@ class _Walker:
             # RFC 2046 5.1.1 allows only white space after the boundary; like
             # Dovecot we accept any line that starts with it, so mail with junk
             # after a delimiter splits the same way in both servers.
-            result = (ls, line_end, rest.startswith(b"--"))
+            # A delimiter cut off by the end of the message (no line end) starts
+            # no new part, as in Dovecot: it acts as the close delimiter.
+            result = (ls, line_end, rest.startswith(b"--") or le < 0)
         self.found[boundary] = (pos, *result)
         return result
 
@@ -194,14 +197,17 @@ class _Walker:
             part.message = inner
         else:
             nxt = self.next_delim(part.body_start, bounds)
+        # A message/rfc822 part ends on its own: when its message is all header,
+        # that header gives up the CRLF before the delimiter but the part keeps
+        # it (Dovecot's sizes, so BODY[n] is then 2 bytes longer than HEADER).
         self._finish(part, nxt)
-        if part.message is not None:
-            part.end = part.message.end
         return part, nxt
 
     def _multipart(self, part: Part, bounds: list[bytes], depth: int) -> _Delim | None:
         boundary = next((v for k, v in part.params if k.lower() == "boundary"), None)
-        if not boundary:
+        if boundary is None:
+            # An empty boundary (invalid, RFC 2046 5.1.1) is kept as Dovecot keeps
+            # it: every line starting with "--" is then a delimiter.
             return self.next_delim(part.body_start, bounds)
         own = len(bounds)
         inner_bounds = [*bounds, boundary.encode("utf-8", "surrogateescape")]

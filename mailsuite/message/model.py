@@ -9,6 +9,19 @@ only quotes: no CR, LF or NUL (NUL became U+FFFD); the subject and display
 names have tabs and runs of white space collapsed to one space; other header
 strings keep their white space but lose line breaks.
 
+Rendering (RFC 3501 section 7.4.2, as Dovecot writes it; the test helper
+``tests/message/imapform.py`` builds exactly this shape):
+
+* ENVELOPE: ``(date subject from sender reply-to to cc bcc in-reply-to
+  message-id)``; an address list is ``((name adl mailbox host)...)`` or NIL.
+* multipart: ``(part)(part)... "subtype"`` then, for BODYSTRUCTURE only,
+  ``params disposition language location``.
+* other bodies: ``"type" "subtype" params id description encoding size``,
+  then ``envelope (body) lines`` for message/rfc822 or ``lines`` for text/*;
+  for BODYSTRUCTURE only, then ``md5 disposition language location``.
+* params: ``("name" "value" ...)`` or NIL; disposition: ``("type" params)``
+  or NIL; language: ``("en" ...)`` (a list even for one tag) or NIL.
+
 ``to_json``/``from_json`` give the compact form the store caches. The first
 element of every blob is :data:`JSON_VERSION`; ``from_json`` raises
 ``ValueError`` on anything it did not write, so a cache that fails to load is

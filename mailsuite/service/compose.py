@@ -19,6 +19,7 @@ from twisted.python.threadpool import ThreadPool
 from mailsuite.auth.factory import build_auth_service
 from mailsuite.auth.interfaces import UserRecord
 from mailsuite.config import Settings, resolve_path
+from mailsuite.service import imap as imap_service
 from mailsuite.service import lmtp as lmtp_service
 from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.changes import ChangeHub
@@ -35,6 +36,7 @@ log = Logger()
 PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = [
     pop3_service.build,
     lmtp_service.build,
+    imap_service.build,
 ]
 
 

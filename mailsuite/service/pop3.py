@@ -86,6 +86,11 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
         svc.setName(f"pop3s:{value}")
         services.append(svc)
+    log.info(
+        "pop3: listening on {plain} (STLS), {tls} (implicit TLS)",
+        plain=", ".join(pop3.listen) or "-",
+        tls=", ".join(pop3.tls_listen) or "-",
+    )
     for svc in services:
         # A port already in use must stop start-up, not be logged and ignored.
         svc._raiseSynchronously = True

@@ -8,7 +8,8 @@ immutable :class:`Script`; :func:`evaluate` runs it over one message's
 Supported: RFC 5228 core with envelope and fileinto, imap4flags (RFC 5232),
 copy (RFC 3894), mailbox (RFC 5490), subaddress (RFC 5233), vacation
 (RFC 5230, with :seconds from RFC 6131), reject and ereject (RFC 5429),
-relational (RFC 5231) with i;ascii-numeric (RFC 4790), encoded-character.
+relational (RFC 5231) with i;ascii-numeric (RFC 4790), variables (RFC 5229),
+date (RFC 5260), encoded-character.
 See ``docs/sieve.md``.
 """
 

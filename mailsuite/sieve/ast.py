@@ -25,6 +25,7 @@ __all__ = [
     "AnyOf",
     "Command",
     "Constant",
+    "DateTest",
     "DiscardCmd",
     "EnvelopeTest",
     "ExistsTest",
@@ -142,6 +143,21 @@ class MailboxExistsTest:
 
 
 @dataclass(frozen=True, slots=True)
+class DateTest:
+    """``date`` on a header, or ``currentdate`` when ``header`` is None (RFC 5260 4, 5).
+
+    ``zone`` None converts to the local zone; ``original_zone`` keeps the header's.
+    """
+
+    header: Text | None
+    part: str
+    zone: str | None
+    original_zone: bool
+    matcher: AnyMatcher
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class StringTest:
     """``string`` (RFC 5229 5): match expanded strings against keys."""
 
@@ -163,6 +179,7 @@ Test = (
     | HasFlagTest
     | MailboxExistsTest
     | StringTest
+    | DateTest
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from mailsuite.sieve import ast
 from mailsuite.sieve.address import AddressPart, normalize_address
 from mailsuite.sieve.ast import AnyMatcher
+from mailsuite.sieve.dates import DATE_PARTS, parse_zone
 from mailsuite.sieve.encoded import decode_encoded_characters
 from mailsuite.sieve.errors import SieveError
 from mailsuite.sieve.flags import parse_flags
@@ -43,6 +44,7 @@ from mailsuite.sieve.spec import (
     SET_TAGS,
     TEST_CAPS,
     VACATION_TAGS,
+    ZONE_TAGS,
     Kind,
     Tag,
     kind_name,
@@ -441,6 +443,8 @@ class _Compiler:
             for k in _texts(a.positional[-1]):
                 keys.extend(k.split() if isinstance(k, str) else [k])
             return ast.HasFlagTest(self.matcher(a, tuple(keys), line), variables, line)
+        if name in ("date", "currentdate"):
+            return self.date_test(node)
         if name == "string":
             a = self.split(
                 name,
@@ -486,6 +490,36 @@ class _Compiler:
                     f'envelope part "{p}" is not supported (only "from" and "to")', line
                 )
         return ast.EnvelopeTest(parts, part, matcher, line)
+
+    def date_test(self, node: TestNode) -> ast.DateTest:
+        name, line = node.name, node.line
+        tags = {**MATCH_TAGS, **COMPARATOR_TAG, **ZONE_TAGS}
+        if name == "currentdate":
+            tags.pop("originalzone")
+        spec: list[tuple[str, Kind]] = [("date-part", "string"), ("key-list", "texts")]
+        if name == "date":
+            spec.insert(0, ("header-name", "text"))
+        a = self.split(name, node.args, tags, spec, line)
+        part = str(a.positional[-2]).lower()
+        if part not in DATE_PARTS:
+            raise self.fail(
+                f"unknown date part {part!r} (one of {', '.join(sorted(DATE_PARTS))})", line
+            )
+        zone = a.value("zone") if a.tag("zone") == "zone" else None
+        if zone is not None and parse_zone(str(zone)) is None:
+            raise self.fail(f"':zone' must look like +0100 or -0800, got {zone!r}", line)
+        header: Text | None = None
+        if name == "date":
+            (header,) = self.header_names((_text(a.positional[0]),), line)
+        matcher = self.matcher(a, a.positional[-1], line)
+        return ast.DateTest(
+            header,
+            part,
+            None if zone is None else str(zone),
+            a.tag("zone") == "originalzone",
+            matcher,
+            line,
+        )
 
     def header_names(self, names: object, line: int) -> tuple[Text, ...]:
         assert isinstance(names, tuple)

@@ -7,6 +7,7 @@ over a lazily parsed Maildir file, an LMTP spool or a test's dictionary.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -37,6 +38,8 @@ class MessageContext:
         raw_header_values: the header values as they are on the wire (not
             RFC 2047-decoded). The address tests parse these when given, so a
             decoded display name holding a comma cannot split one address in two.
+        now: the delivery time with the server's zone, for ``currentdate`` and
+            as the local zone of ``date`` (RFC 5260); the system clock when None.
     """
 
     header_values: Callable[[str], list[str]]
@@ -49,6 +52,7 @@ class MessageContext:
     mailbox_exists: Callable[[str], bool] | None = None
     user_addresses: tuple[str, ...] = ()
     raw_header_values: Callable[[str], list[str]] | None = None
+    now: dt.datetime | None = None
 
 
 _DEFAULT_MAX_REDIRECTS: Final = 4

@@ -6,6 +6,7 @@ it writes nothing and sends nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from mailsuite.sieve import ast
@@ -18,6 +19,7 @@ from mailsuite.sieve.address import (
 )
 from mailsuite.sieve.ast import AnyMatcher
 from mailsuite.sieve.context import EvalOptions, MessageContext
+from mailsuite.sieve.dates import date_part, parse_date_header, parse_zone
 from mailsuite.sieve.errors import SieveError
 from mailsuite.sieve.flags import add_flags, parse_flags, remove_flags
 from mailsuite.sieve.match import MatchType, ascii_casefold
@@ -253,6 +255,9 @@ class _Run:
                     # RFC 5229 5: :count counts the strings that are not empty.
                     strings = [s for s in strings if s]
                 return self.match(matcher, strings)
+            case ast.DateTest(part=part, matcher=matcher):
+                when = self.date(test)
+                return self.match(matcher, [] if when is None else [date_part(when, part)])
             case ast.MailboxExistsTest(mailboxes=mailboxes):
                 names = [self.t(m) for m in mailboxes]
                 exists = self.ctx.mailbox_exists
@@ -272,6 +277,23 @@ class _Run:
             self.vars.matches = captured[:MAX_MATCH_VARIABLES]
             return True
         return m.match_any(values)
+
+    def date(self, test: ast.DateTest) -> dt.datetime | None:
+        """The date a date/currentdate test looks at, in the zone it asks for."""
+        now = self.ctx.now or dt.datetime.now(dt.UTC).astimezone()
+        if test.header is None:
+            when: dt.datetime | None = now
+        else:
+            # RFC 5260 4: the first occurrence of the header is the one used.
+            values = self.header(self.t(test.header))
+            when = parse_date_header(values[0]) if values else None
+            if when is None:
+                return None
+            if test.original_zone:
+                return when
+        assert when is not None
+        zone = parse_zone(test.zone) if test.zone is not None else now.tzinfo
+        return when.astimezone(zone)
 
     def envelope(self, part: str) -> str:
         value = self.ctx.envelope_from if part == "from" else self.ctx.envelope_to

@@ -73,7 +73,9 @@ def _order_key(comparator: Comparator) -> Callable[[str], Any]:
     if comparator is Comparator.ASCII_NUMERIC:
         return _numeric
     if comparator is Comparator.ASCII_CASEMAP:
-        return ascii_casefold
+        # RFC 4790 9.2: order as i;octet after mapping a-z to A-Z (so "_" sorts
+        # after every letter). Pigeonhole orders by octets here instead.
+        return _ascii_upper
     # i;octet orders by octets; UTF-8 preserves code point order, so str order is it.
     return str
 
@@ -85,6 +87,13 @@ _ASCII_FOLD: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 def ascii_casefold(value: str) -> str:
     """Lower-case ASCII letters only (i;ascii-casemap), leaving every other character alone."""
     return value.translate(_ASCII_FOLD)
+
+
+_ASCII_UPPER: Final = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
+
+
+def _ascii_upper(value: str) -> str:
+    return value.translate(_ASCII_UPPER)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ __all__ = [
     "TEST_CAPS",
     "Tag",
     "VACATION_TAGS",
+    "ZONE_TAGS",
     "kind_name",
     "positional_count",
 ]
@@ -50,6 +51,7 @@ CAPABILITIES: Final = frozenset(
         "relational",  # RFC 5231
         "comparator-i;ascii-numeric",  # RFC 4790 9.1
         "variables",  # RFC 5229
+        "date",  # RFC 5260
         "comparator-i;octet",  # RFC 5228 2.7.3: always there, may be required
         "comparator-i;ascii-casemap",
     }
@@ -71,6 +73,8 @@ TEST_CAPS: Final = {
     "hasflag": "imap4flags",
     "mailboxexists": "mailbox",
     "string": "variables",
+    "date": "date",
+    "currentdate": "date",
 }
 ALL_COMMANDS: Final = frozenset(
     {"require", "if", "elsif", "else", "stop", "keep", "discard", "redirect"} | set(COMMAND_CAPS)
@@ -120,6 +124,8 @@ VACATION_TAGS: Final = {
     "handle": Tag("handle", "text"),
 }
 ENVELOPE_PARTS: Final = frozenset({"from", "to"})
+# RFC 5260 4: where a date is converted to before its parts are taken.
+ZONE_TAGS: Final = {"zone": Tag("zone", "string"), "originalzone": Tag("zone", None)}
 # RFC 5229 4.1: one slot per precedence, so ":lower :upper" is refused.
 SET_TAGS: Final = {
     name: Tag(f"modifier-{precedence}", None) for name, precedence in MODIFIERS.items()

@@ -105,3 +105,14 @@ def test_bad_config_exits_75(tmp_path: Path) -> None:
     Path(server.config_path).write_text("[lmtp]\nnope = 1\n")
     proc = run(server, "-d", "alice")
     assert proc.returncode == 75 and b"nope" in proc.stderr
+
+
+def test_broken_sieve_script_keeps_and_is_reported_on_stderr(tmp_path: Path) -> None:
+    """A script that does not compile keeps the mail and names file and line on stderr."""
+    server = setup(tmp_path)
+    script = tmp_path / "home" / "alice" / ".dovecot.sieve"
+    script.write_text('require "fileinto";\nif header :is "subject" {\n')
+    proc = run(server, "-d", "alice", "-f", "x@y.z")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(inbox(server, "alice")) == 1
+    assert f"{script}:".encode() in proc.stderr

@@ -39,6 +39,11 @@ GROUP_END = A(None, None, None, None)
         ("Unclosed: a@b", (A(None, None, "Unclosed", None), A(None, None, "a", "b"), GROUP_END)),
         ("a@b,, c@d", (A(None, None, "a", "b"), A(None, None, "c", "d"))),
         ("a@b; c@d", (A(None, None, "a", "b"),)),  # stray ";" ends the list (as Dovecot)
+        ("a@b c@d", (A(None, None, "a", "b"),)),  # missing comma: the rest is dropped
+        ("a @ b . c", (A(None, None, "a", "b.c"),)),
+        ("a@b (first) (second)", (A("second", None, "a", "b"),)),  # last comment, as Dovecot
+        ("john@x (John", (A(None, None, "john", "x"),)),  # an open comment names nothing
+        ('"a"."b"@c', (A(None, None, "a.b", "c"),)),  # RFC 5322 obs-local-part
         ("", None),
         ("   ", None),
     ],

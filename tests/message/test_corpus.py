@@ -92,7 +92,9 @@ def test_corpus_invariants(path: Path) -> None:
             header = msg.section(part, "HEADER")
             text = msg.section(part, "TEXT")
             assert header is not None and text is not None
-            assert header + text == body
+            # equal, but for a header-only message part: its header gives up the
+            # CRLF before the next delimiter, the part keeps it (as Dovecot)
+            assert body in (header + text, header + text + b"\r\n")
     list(msg.text_parts())
     for name in msg.header_names():
         assert msg.header_values(name)

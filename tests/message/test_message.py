@@ -241,3 +241,18 @@ def test_streamed_size_with_crlf_across_reads(tmp_path: Path) -> None:
         assert Message.from_path(str(path)).rfc822_size() == len(
             Message.from_bytes(raw).full_bytes()
         )
+
+
+@pytest.mark.parametrize(
+    ("lines", "want"),
+    [
+        (0, b"A: b\r\n\r\n"),
+        (1, b"A: b\r\n\r\none\r\n"),
+        (2, b"A: b\r\n\r\none\r\ntwo\r\n"),
+        (5, b"A: b\r\n\r\none\r\ntwo\r\nthree"),
+        (-1, b"A: b\r\n\r\n"),
+    ],
+)
+def test_top(lines: int, want: bytes) -> None:
+    """POP3 TOP gives the header, the blank line and at most n body lines (RFC 1939)."""
+    assert Message.from_bytes(b"A: b\n\none\ntwo\nthree").top(lines) == want

@@ -79,7 +79,6 @@ def test_nested_close_delimiter_keeps_its_crlf() -> None:
     [
         b"Content-Type: multipart/mixed\n\nno boundary parameter\n",
         b"Content-Type: multipart/mixed; boundary=q\n\n--p\n\nnever ours\n",
-        b'Content-Type: multipart/mixed; boundary=""\n\n--\n\nx\n',
     ],
 )
 def test_multipart_without_usable_boundary_has_no_children(raw: bytes) -> None:
@@ -151,3 +150,15 @@ def test_header_only_parts_leave_the_delimiter_crlf() -> None:
     assert inner.body().endswith(b"--i\r\nand\r\n")
     assert root.children[1].mime_header() == b"Content-Type: text/plain\r\nbar\r\n"
     assert root.children[1].body() == b""
+
+
+def test_empty_boundary_splits_at_every_dash_line() -> None:
+    """An empty boundary parameter makes every "--" line a delimiter, as Dovecot does."""
+    root = tree(b'Content-Type: multipart/mixed; boundary=""\n\n--\n\nx\n--x\n\ny\n----\n')
+    assert bodies(root) == [b"x", b"y"]
+
+
+def test_delimiter_cut_off_at_end_starts_no_part() -> None:
+    """A last delimiter line without a line end closes the multipart (no empty extra part)."""
+    root = tree(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b")
+    assert bodies(root) == [b"one"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
@@ -21,6 +22,8 @@ def exercise(raw: bytes) -> None:
     full = msg.full_bytes()
     assert msg.rfc822_size() == len(full)
     assert msg.header_bytes() + msg.text_bytes() == full
+    # the header found by reading only the start of a file is the same header
+    assert Message.from_file(io.BytesIO(raw)).header_bytes() == msg.header_bytes()
     assert Envelope.from_json(env.to_json()) == env
     assert BodyStructure.from_json(bs.to_json()) == bs
     for part, sub in part_paths(bs):

@@ -112,3 +112,20 @@ def test_rfc5231_spam_example() -> None:
     assert run(script, many) == [FileInto("Spam")]
     assert run(script, "To: a@x.example\nFrom: zed@x.example\n\nb\n") == [FileInto("From N-Z")]
     assert run(script, "To: a@x.example\nFrom: al@x.example\n\nb\n") == [FileInto("From A-M")]
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "expected"),
+    [
+        ("b", "A", True),
+        ("B", "a", True),
+        ("_", "a", True),  # "_" (0x5F) sorts after "A" (0x41) once a-z become A-Z
+        ("_", "A", True),
+        ("Ma", "m", True),
+        ("M", "m", False),
+    ],
+)
+def test_casemap_ordering_maps_to_upper_case(value: str, key: str, expected: bool) -> None:
+    """i;ascii-casemap orders as i;octet after mapping a-z to A-Z (RFC 4790 9.2)."""
+    m = Matcher(Comparator.ASCII_CASEMAP, MatchType.VALUE, (key,), "gt")
+    assert m.match(value) is expected

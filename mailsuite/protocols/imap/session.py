@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,7 +95,7 @@ class BodySource:
     start: int
     length: int
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Generator[bytes, None, None]:
         """Blocking: the window's octets in chunks, padded if the file shrank under us.
 
         Padding keeps the literal's promised length, so the connection stays
@@ -310,7 +310,16 @@ class ImapSession:
     async def _after(self, cmd: Command, outcome: Outcome) -> Outcome:
         """Report changes to the selected mailbox before the tagged line (RFC 3501 7)."""
         if self.selected is not None:
-            await self.sync(allow_expunge=expunge_allowed_during(cmd))
+            try:
+                await self.sync(allow_expunge=expunge_allowed_during(cmd))
+            except MailError as e:
+                if e.kind is not ErrorKind.NOT_FOUND:
+                    raise
+                # The selected mailbox was deleted or renamed by another session: its
+                # sequence numbers mean nothing now (Dovecot disconnects the same way).
+                self.log.info("{prefix}: {detail}", prefix=self.log_prefix, detail=e.detail)
+                self.out.write(outcome.line)
+                return self.bye("Selected mailbox was deleted, have to disconnect.")
         return outcome
 
     def bad_input(self, line: bytes, counts: bool) -> Outcome:
@@ -372,6 +381,10 @@ class ImapSession:
         snapshot = await self.run(sel.mailbox.snapshot)
         if self.selected is not sel:
             return  # deselected while the snapshot was taken
+        if sel.view.uidvalidity == 0 and sel.view.exists == 0:
+            # The store gives a never-written mailbox UIDVALIDITY 0 until its first
+            # message; that is the same mailbox, not a recreated one.
+            sel.view.uidvalidity = snapshot.uidvalidity
         for line in sel.view.update(snapshot, allow_expunge=allow_expunge):
             self.out.write(line)
 
@@ -390,7 +403,9 @@ class ImapSession:
 
     # -- login ---------------------------------------------------------------------
 
-    def logged_in(self, username: str, store: MailStore, logout: Callable[[], object] | None) -> None:
+    def logged_in(
+        self, username: str, store: MailStore, logout: Callable[[], object] | None
+    ) -> None:
         """Enter the authenticated state."""
         self.username = username
         self.store = store

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,15 @@ def new_session_id(rng: Callable[[int], bytes] = os.urandom) -> str:
 SessionFactory = Callable[[str, str], LmtpSession]  # (session id, remote ip) -> session
 
 
+class _Queued:
+    """Replies in the output queue; ``None`` until they are known."""
+
+    __slots__ = ("replies",)
+
+    def __init__(self, replies: list[Reply] | None) -> None:
+        self.replies = replies
+
+
 class LmtpServerProtocol(Protocol, TimeoutMixin):
     """One LMTP connection.
 
@@ -77,6 +87,8 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
         self._paused = False
         self.session: LmtpSession | None = None
         self.sid = ""
+        # Replies waiting behind one still being worked out (a pipelined RCPT).
+        self._out: deque[_Queued] = deque()
 
     @property
     def _transport(self) -> Any:
@@ -85,9 +97,13 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
 
     def connectionMade(self) -> None:
         peer = self._transport.getPeer()
-        remote = (
-            peer.host if isinstance(peer, taddress.IPv4Address | taddress.IPv6Address) else "local"
-        )
+        is_ip = isinstance(peer, taddress.IPv4Address | taddress.IPv6Address)
+        remote = peer.host if is_ip else "local"
+        set_no_delay = getattr(self._transport, "setTcpNoDelay", None)
+        if is_ip and set_no_delay is not None:
+            # Replies are small and often written in bursts (one per recipient);
+            # Nagle would hold each behind the client's delayed ACK (~40 ms).
+            set_no_delay(True)
         self.sid = new_session_id()
         self.session = self._make_session(self.sid, remote)
         log.info("lmtp<{sid}>: connect from {remote}", sid=self.sid, remote=remote)
@@ -103,7 +119,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
 
     def timeoutConnection(self) -> None:
         log.info("lmtp<{sid}>: idle timeout, disconnecting", sid=self.sid)
-        self._write(Reply.of(421, "4.4.2", "Timeout, closing connection"))
+        self._send(Reply.of(421, "4.4.2", "Timeout, closing connection"))
         self._transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
@@ -115,6 +131,28 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
             self._transport.pauseProducing()
 
     def _write(self, reply: Reply) -> None:
+        """Send ``reply`` after every earlier reply (some may still be pending)."""
+        if self._out:
+            self._out.append(_Queued([reply]))
+        else:
+            self._send(reply)
+
+    def _write_later(self, d: Deferred[Reply]) -> None:
+        entry = _Queued(None)
+        self._out.append(entry)
+
+        def done(reply: Reply) -> None:
+            entry.replies = [reply]
+            self._flush()
+
+        d.addCallbacks(done, self._internal_error)
+
+    def _flush(self) -> None:
+        while self._out and self._out[0].replies is not None:
+            for reply in self._out.popleft().replies or ():
+                self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
         if self._debug:
             log.debug("lmtp<{sid}>: S: {line}", sid=self.sid, line=reply.encode()[:200])
         if not self._closed:
@@ -172,6 +210,8 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
     def _step_done(self, step: Step) -> None:
         for reply in step.replies:
             self._write(reply)
+        if step.later is not None:
+            self._write_later(step.later)
         if step.read is ReadMode.DATA:
             self._decoder.start_data()
         elif step.read is ReadMode.BDAT:
@@ -184,7 +224,7 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
 
     def _internal_error(self, failure: Failure) -> None:
         log.failure("lmtp<{sid}>: internal error", failure, sid=self.sid)
-        self._write(Reply.of(421, "4.3.0", "Internal error occurred. Refer to server log."))
+        self._send(Reply.of(421, "4.3.0", "Internal error occurred. Refer to server log."))
         self._closed = True
         self._transport.loseConnection()
 

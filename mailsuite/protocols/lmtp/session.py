@@ -65,6 +65,9 @@ class Step:
     """What the server does after a session call."""
 
     replies: list[Reply] = field(default_factory=list)
+    # A reply still being worked out (a pipelined RCPT's lookup); the server writes
+    # it after ``replies`` and before anything that comes later, in command order.
+    later: Deferred[Reply] | None = None
     read: ReadMode = ReadMode.COMMAND
     bdat_size: int = 0
     close: bool = False
@@ -79,6 +82,17 @@ class Accepted:
 
 
 @dataclass
+class _Slot:
+    """One RCPT in command order; filled in when its lookup completes."""
+
+    path: Path
+    done: Deferred[None] = field(default_factory=Deferred)
+    finished: bool = False
+    accepted: bool = False
+    handle: Any = None
+
+
+@dataclass
 class Transaction:
     """One MAIL ... DATA/BDAT LAST transaction (RFC 5321 section 3.3)."""
 
@@ -88,7 +102,8 @@ class Transaction:
     session_id: str = ""
     remote_ip: str = ""
     helo: str = ""
-    recipients: list[Accepted] = field(default_factory=list)
+    recipients: list[Accepted] = field(default_factory=list)  # accepted, in RCPT order
+    slots: list[_Slot] = field(default_factory=list)  # every RCPT given, in order
     spool: Spool | None = None
     oversize: bool = False
     chunking: bool = False  # BDAT used: DATA no longer allowed (RFC 3030 section 2)
@@ -162,7 +177,15 @@ class LmtpSession:
         ] + (["VRFY"] if self._vrfy else [])
 
     async def command(self, cmd: Command) -> Step:
-        """Answer one parsed command."""
+        """Answer one parsed command.
+
+        RCPT answers at once with ``Step.later``: its userdb lookup runs while the
+        next pipelined RCPTs start theirs (RFC 2920), and every other command first
+        waits for the lookups before it, so it sees their outcome.
+        """
+        if isinstance(cmd, RcptTo):
+            return self._rcpt(cmd)
+        await self._settle()
         match cmd:
             case Lhlo(domain=domain):
                 self._reset()
@@ -188,8 +211,6 @@ class LmtpSession:
                 return Step([Reply.of(502, "5.5.1", "VRFY disabled")])
             case MailFrom():
                 return Step([self._mail(cmd)])
-            case RcptTo():
-                return Step([await self._rcpt(cmd)])
             case Data():
                 return self._data()
             case Bdat():
@@ -215,26 +236,44 @@ class LmtpSession:
         self.state = State.MAIL
         return Reply.of(250, "2.1.0", "Sender OK")
 
-    async def _rcpt(self, cmd: RcptTo) -> Reply:
+    def _rcpt(self, cmd: RcptTo) -> Step:
         txn = self._txn
         if self.state is not State.MAIL or txn is None:
-            return Reply.of(503, "5.5.1", "MAIL needed first")
+            return Step([Reply.of(503, "5.5.1", "MAIL needed first")])
         if txn.chunking:
-            return Reply.of(503, "5.5.1", "RCPT not allowed after BDAT")
-        if len(txn.recipients) >= self._max_rcpts:
-            return Reply.of(452, "4.5.3", "Too many recipients")
+            return Step([Reply.of(503, "5.5.1", "RCPT not allowed after BDAT")])
+        if sum(1 for s in txn.slots if s.accepted or not s.finished) >= self._max_rcpts:
+            return Step([Reply.of(452, "4.5.3", "Too many recipients")])
+        slot = _Slot(cmd.recipient)
+        txn.slots.append(slot)
+        return Step(later=Deferred.fromCoroutine(self._check(slot, txn)))
+
+    async def _check(self, slot: _Slot, txn: Transaction) -> Reply:
         try:
-            reply, handle = await self._backend.check_recipient(cmd.recipient, txn)
+            reply, handle = await self._backend.check_recipient(slot.path, txn)
+            slot.accepted, slot.handle = reply.positive, handle
+            return reply
         except Exception:
             log.failure(
                 "lmtp<{sid}>: recipient check for {rcpt} failed",
                 sid=self.session_id,
-                rcpt=cmd.recipient.address,
+                rcpt=slot.path.address,
             )
             return Reply.of(451, "4.3.0", "Temporary internal error, try again later")
-        if reply.positive and self._txn is txn:
-            txn.recipients.append(Accepted(cmd.recipient, handle))
-        return reply
+        finally:
+            slot.finished = True
+            slot.done.callback(None)
+
+    async def _settle(self) -> None:
+        """Wait for every RCPT lookup of the transaction; then list the accepted ones."""
+        txn = self._txn
+        if txn is None or not txn.slots:
+            return
+        for slot in txn.slots:
+            if not slot.finished:
+                await slot.done
+        if self._txn is txn:
+            txn.recipients = [Accepted(s.path, s.handle) for s in txn.slots if s.accepted]
 
     def _data(self) -> Step:
         txn = self._txn

@@ -16,6 +16,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.protocols.pop3 import commands as c
@@ -241,8 +242,13 @@ class Maildrop:
 
     # -- UPDATE ---------------------------------------------------------------
 
-    def _close_blocking(self, update: bool) -> bool:
-        ok = True
+    def _close_blocking(self, update: bool) -> list[tuple[str, int, Failure]]:
+        """Apply DELE (when ``update``) and \\Seen, release; returns what failed.
+
+        Failures are handed back rather than logged here: this runs in the
+        thread pool and log events belong on the reactor thread.
+        """
+        failed: list[tuple[str, int, Failure]] = []
         mailbox = self._mailbox
         deleted_uids = sorted(self._messages[n - 1].uid for n in self._deleted) if update else []
         try:
@@ -252,22 +258,13 @@ class Maildrop:
                     mailbox.set_flags(deleted_uids, [DELETED], FlagMode.ADD)
                     mailbox.expunge(deleted_uids)
                 except Exception:
-                    ok = False
-                    self.log.failure(
-                        "{prefix}: UPDATE: removing {count} messages failed",
-                        prefix=self._prefix,
-                        count=len(deleted_uids),
-                    )
+                    failed.append(("removing", len(deleted_uids), Failure()))
             seen = sorted(self._seen.difference(deleted_uids))
             if seen:
                 try:
                     mailbox.set_flags(seen, [SEEN], FlagMode.ADD)
                 except Exception:
-                    self.log.failure(
-                        "{prefix}: setting \\Seen on {count} messages failed",
-                        prefix=self._prefix,
-                        count=len(seen),
-                    )
+                    failed.append(("setting \\Seen on", len(seen), Failure()))
         finally:
             release, self._release = self._release, None
             try:
@@ -275,7 +272,7 @@ class Maildrop:
                     release()
             finally:
                 mailbox.close()
-        return ok
+        return failed
 
     async def close(self, update: bool) -> bool:
         """End the session: carry out DELE marks when ``update``; True on success.
@@ -284,7 +281,26 @@ class Maildrop:
         """
         if self._release is None:
             return True
-        return bool(await self._run(self._close_blocking, update))
+        failed = await self._run(self._close_blocking, update)
+        for what, count, failure in failed:
+            if failure.check(MailError):
+                error = failure.value
+                self.log.error(
+                    "{prefix}: UPDATE: {what} {count} messages failed: {detail}",
+                    prefix=self._prefix,
+                    what=what,
+                    count=count,
+                    detail=getattr(error, "detail", str(error)),
+                )
+            else:
+                self.log.failure(
+                    "{prefix}: UPDATE: {what} {count} messages failed",
+                    failure,
+                    prefix=self._prefix,
+                    what=what,
+                    count=count,
+                )
+        return not any(what == "removing" for what, _, _ in failed)
 
     def stats(self) -> str:
         """Dovecot's default ``pop3_logout_format`` figures."""

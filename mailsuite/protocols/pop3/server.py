@@ -305,6 +305,8 @@ class Pop3Protocol(Protocol, TimeoutMixin):
 class Pop3Factory(Factory):
     """Builds a :class:`Pop3Protocol` per connection, all sharing one config."""
 
+    noisy = False  # the service logs its listeners; "Starting factory" is noise
+
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
 

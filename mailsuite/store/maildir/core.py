@@ -24,6 +24,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -31,7 +32,7 @@ from mailsuite.errors import ErrorKind, MailError
 from mailsuite.store.api import ChangeNotifier, MessageRecord
 from mailsuite.store.maildir.filenames import LETTER_TO_FLAG, NameGenerator
 from mailsuite.store.maildir.index import INDEX_FILE, IndexDB, IndexRow
-from mailsuite.store.maildir.locks import DotLock
+from mailsuite.store.maildir.locks import DotLock, atomic_write
 from mailsuite.store.maildir.quota import MaildirSize
 from mailsuite.store.maildir.scan import (
     SUBDIRS,
@@ -56,6 +57,8 @@ __all__ = ["MailboxCore", "UIDLIST_FILE", "KEYWORDS_FILE", "LOCK_FILE", "default
 UIDLIST_FILE = "dovecot-uidlist"
 KEYWORDS_FILE = "dovecot-keywords"
 LOCK_FILE = "mailsuite.lock"
+# How often an open index is checked for having been deleted or replaced by an admin.
+INDEX_RECHECK_S = 1.0
 
 _logger = logging.getLogger("mailsuite.store")
 
@@ -111,6 +114,7 @@ class MailboxCore:
         self._state: StateDB | None = None
         self._index: IndexDB | None = None
         self._index_ino = 0
+        self._index_checked_at = 0.0
         self._index_id: str | None = None
         self.rows: dict[int, IndexRow] = {}
         self.by_name: dict[str, int] = {}  # file name -> UID, kept with self.rows
@@ -187,11 +191,15 @@ class MailboxCore:
     def index(self) -> IndexDB:
         """The index, opened (and rebuilt when missing or unusable) on demand."""
         if self._index is not None:
+            now = time.monotonic()
+            if now - self._index_checked_at < INDEX_RECHECK_S:
+                return self._index
             try:
                 ino = os.stat(self.index_path).st_ino
             except FileNotFoundError:
                 ino = -1
             if ino == self._index_ino:
+                self._index_checked_at = now
                 return self._index
             self.log(
                 f"index file {self.index_path} was removed or replaced; rebuilding ({self.where()})"
@@ -214,6 +222,7 @@ class MailboxCore:
             idx.commit()
         self._index = idx
         self._index_ino = os.stat(self.index_path).st_ino
+        self._index_checked_at = time.monotonic()
         return idx
 
     def _drop_index(self, delete: bool) -> None:
@@ -312,13 +321,7 @@ class MailboxCore:
             out[kw] = chr(ord("a") + slot)
             added = True
         if added:
-            path = os.path.join(self.path, KEYWORDS_FILE)
-            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(format_keywords(kws))
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.rename(tmp, path)
+            atomic_write(os.path.join(self.path, KEYWORDS_FILE), format_keywords(kws), self.fsync)
         return out
 
     def flags_of(self, letters: str, kws: list[str | None]) -> str:
@@ -458,6 +461,7 @@ class MailboxCore:
     def sync(self, force: bool = False) -> None:
         """Pick up changes on disk; cheap (no directory listing) when nothing changed."""
         with self.rlock:
+            self._index_checked_at = 0.0  # every sync looks whether an admin removed the index
             try:
                 self.flush_blobs()
                 bad = self.refresh()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailsuite.store.maildir.state import connect
 
@@ -35,9 +35,8 @@ CREATE TABLE IF NOT EXISTS cache (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class IndexRow:
-    """One message record of the index."""
+class IndexRow(NamedTuple):
+    """One message record of the index (a tuple: 100,000 of them load fast)."""
 
     uid: int
     name: str  # file name in its directory, with ":2,<letters>"
@@ -55,6 +54,9 @@ class IndexRow:
     def as_tuple(self) -> tuple[int, str, str, str, int, int, int, float, int]:
         return (self.uid, self.name, self.dir, self.flags, self.modseq, self.psize,
                 self.vsize, self.idate, self.crc())  # fmt: skip
+
+
+new_row = IndexRow._make
 
 
 def row_crc(
@@ -129,7 +131,7 @@ class IndexDB:
             if crc32(data.encode("utf-8", "surrogateescape")) != crc:
                 bad.append(int(uid))
                 continue
-            good.append(IndexRow(uid, name, d, flags, ms, ps, vs, idate))
+            good.append(new_row((uid, name, d, flags, ms, ps, vs, idate)))
         return good, bad
 
     def all_uids(self) -> list[int]:

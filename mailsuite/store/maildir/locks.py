@@ -17,15 +17,35 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import secrets
+import threading
 import time
 from collections.abc import Callable
 
 from mailsuite.errors import ErrorKind, MailError
 
-__all__ = ["DotLock", "try_flock", "fsync_dir"]
+__all__ = ["DotLock", "try_flock", "fsync_dir", "atomic_write"]
 
 DOTLOCK_STALE_S = 120.0  # MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT in Dovecot
 DOTLOCK_TIMEOUT_S = 122.0  # give up (TEMP) after this long, as Dovecot does
+
+
+def atomic_write(path: str, data: bytes, fsync: bool = False) -> None:
+    """Replace ``path`` with ``data``: a uniquely named temp file, then rename over it."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def fsync_dir(path: str) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 
 from mailsuite.store.maildir.filenames import parse_name
+from mailsuite.store.maildir.locks import atomic_write
 
 __all__ = ["MaildirSize", "QUOTA_FILE"]
 
@@ -97,8 +98,11 @@ class MaildirSize:
             return
         try:
             os.write(fd, f"{size} {count}\n".encode("ascii"))
+            too_long = os.fstat(fd).st_size > _RECALC_AFTER_BYTES
         finally:
             os.close(fd)
+        if too_long:
+            self.recalculate()  # keep the file short even when nobody asks for the usage
 
     def recalculate(self) -> tuple[int, int]:
         """Sum every message file of every mailbox and replace the file."""
@@ -113,8 +117,5 @@ class MaildirSize:
                 s, c = _dir_usage(e.path)
                 size += s
                 count += c
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(f"{self._limits_line()}\n{size} {count}\n")
-        os.rename(tmp, self.path)
+        atomic_write(self.path, f"{self._limits_line()}\n{size} {count}\n".encode("ascii"))
         return size, count

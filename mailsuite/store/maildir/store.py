@@ -22,6 +22,7 @@ from mailsuite.errors import ErrorKind, MailError
 from mailsuite.store.api import HIERARCHY_DELIMITER, INBOX, ChangeNotifier, MailboxInfo, QuotaUsage
 from mailsuite.store.maildir.core import MailboxCore, default_log
 from mailsuite.store.maildir.filenames import NameGenerator
+from mailsuite.store.maildir.locks import atomic_write
 from mailsuite.store.maildir.mailbox import MaildirMailbox
 from mailsuite.store.maildir.names import dir_name, name_from_dir, normalize_name
 from mailsuite.store.maildir.quota import MaildirSize
@@ -32,6 +33,7 @@ __all__ = ["MaildirStore", "open_user_store"]
 UIDVALIDITY_FILE = "dovecot-uidvalidity"
 SPECIAL_USE_FILE = "mailsuite-special-use"
 _IDLE_CORES_KEPT = 64  # closed mailboxes whose records stay in memory for a quick reopen
+_IDLE_ROWS_KEPT = 200_000  # ... as long as they hold no more messages than this in total
 
 # One generator per process: its counter keeps names unique between stores of one user.
 _NAMES = NameGenerator()
@@ -125,11 +127,8 @@ class MaildirStore:
             stored.pop(name, None)
         else:
             stored[name] = attr
-        path = os.path.join(self._root, SPECIAL_USE_FILE)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(f"{a}\t{n}\n" for n, a in sorted(stored.items()))
-        os.rename(tmp, path)
+        data = "".join(f"{a}\t{n}\n" for n, a in sorted(stored.items()))
+        atomic_write(os.path.join(self._root, SPECIAL_USE_FILE), data.encode("utf-8"))
 
     def list_mailboxes(self) -> list[MailboxInfo]:
         names = {INBOX}
@@ -286,10 +285,7 @@ class MaildirStore:
             except (FileNotFoundError, ValueError):
                 stored = 0
             uv = max(int(time.time()), stored)
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="ascii") as f:
-                f.write(f"{uv + 1:08x}")
-            os.rename(tmp, path)
+            atomic_write(path, f"{uv + 1:08x}".encode("ascii"))
             return uv
 
     # -------------------------------------------------------- subscriptions
@@ -331,9 +327,15 @@ def _release_core(path: str) -> None:
             return
         del _cores[path]
         _idle[path] = core
-        while len(_idle) > _IDLE_CORES_KEPT:
+        while len(_idle) > _IDLE_CORES_KEPT or (
+            len(_idle) > 1 and sum(len(c.rows) for c in _idle.values()) > _IDLE_ROWS_KEPT
+        ):
             _p, old = _idle.popitem(last=False)
             old.close()
+            old.rows.clear()  # a closed core reloads everything when reopened anyway
+            old.by_name.clear()
+            old.record_memo.clear()
+            old.records_cache = None
 
 
 def _forget_core(path: str) -> None:

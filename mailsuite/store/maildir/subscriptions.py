@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from mailsuite.store.api import HIERARCHY_DELIMITER
+from mailsuite.store.maildir.locks import atomic_write
 from mailsuite.util.utf7 import MUTF7Error, decode_mutf7, encode_mutf7
 
 __all__ = ["SUBSCRIPTIONS_FILE", "read_subscriptions", "write_subscriptions"]
@@ -50,7 +51,4 @@ def write_subscriptions(root: str, names: list[str]) -> None:
     path = os.path.join(root, SUBSCRIPTIONS_FILE)
     lines = ["V\t2", ""]
     lines += ["\t".join(encode_mutf7(lv) for lv in n.split(HIERARCHY_DELIMITER)) for n in names]
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("\n".join(lines) + "\n")
-    os.rename(tmp, path)
+    atomic_write(path, ("\n".join(lines) + "\n").encode("ascii"))

@@ -10,7 +10,7 @@ Every change gets one new MODSEQ; removed files become VANISHED.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+import time
 from typing import TYPE_CHECKING
 
 from mailsuite.store.maildir.facts import facts_of_file, header_blob
@@ -22,8 +22,10 @@ from mailsuite.store.maildir.scan import SUBDIRS, Listing, list_names, stamp_str
 if TYPE_CHECKING:
     from mailsuite.store.maildir.core import MailboxCore
 
-__all__ = ["scan"]
+__all__ = ["scan", "clean_tmp"]
 
+TMP_MAX_AGE_S = 36 * 3600.0
+TMP_CLEAN_INTERVAL_S = 3600.0
 _HASHES_BULK_AT = 64  # load all hashes at once when this many files are new to the index
 
 
@@ -76,7 +78,9 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
         added_size = added_count = 0
         fresh = [b for b in unmatched if b not in rows_by_base]
         known_hashes = core.state.all_hashes() if len(fresh) >= _HASHES_BULK_AT else None
-        for base, (sub, name, p) in unmatched.items():
+        for n, (base, (sub, name, p)) in enumerate(unmatched.items()):
+            if n % 1000 == 999:
+                dl.touch()  # a long first scan must not look like a stale lock to Dovecot
             row = rows_by_base.get(base)
             if row is not None:
                 # Renamed (flags changed, or moved new/ -> cur/) by someone else.
@@ -86,7 +90,7 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                     ul.nextuid = max(ul.nextuid, row.uid + 1)
                     ul_changed = True
                 flags = core.flags_of(p.letters, kws)
-                upserts.append(replace(row, dir=sub, name=name, flags=flags, modseq=ms))
+                upserts.append(row._replace(dir=sub, name=name, flags=flags, modseq=ms))
                 continue
             found = ul_by_base.get(base)
             if found is not None:
@@ -130,9 +134,11 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 ul_changed = True
         if len(subs) == len(SUBDIRS):
             # Lines for files that no longer exist anywhere (Dovecot drops them too).
+            # They are expunges too (e.g. while the index was deleted): QRESYNC must hear.
             for uid in [u for u in ul.records if u not in seen]:
                 del ul.records[uid]
                 ul_changed = True
+                gone_uids.append(uid)
         changed = bool(upserts or gone_uids)
         if changed or hashes:
             st_db = core.state
@@ -174,3 +180,31 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
     core.refresh()
     if changed:
         core.notify()
+    clean_tmp(core.path)
+
+
+_last_tmp_clean: dict[str, float] = {}
+
+
+def clean_tmp(path: str, now: float | None = None) -> int:
+    """Remove files left in ``tmp/`` by crashed writers (Maildir spec: after 36 hours).
+
+    Runs at most once an hour per mailbox; returns how many files were removed.
+    """
+    now = time.time() if now is None else now
+    if now - _last_tmp_clean.get(path, 0.0) < TMP_CLEAN_INTERVAL_S:
+        return 0
+    _last_tmp_clean[path] = now
+    removed = 0
+    try:
+        entries = list(os.scandir(os.path.join(path, "tmp")))
+    except FileNotFoundError:
+        return 0
+    for e in entries:
+        try:
+            if e.is_file() and now - e.stat().st_mtime > TMP_MAX_AGE_S:
+                os.unlink(e.path)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

@@ -11,7 +11,7 @@ from mailsuite.protocols.lmtp.commands import Path
 from mailsuite.protocols.lmtp.session import Transaction
 from mailsuite.protocols.lmtp.wire import Reply
 
-__all__ = ["TableBackend"]
+__all__ = ["SlowLookupBackend", "TableBackend"]
 
 
 class TableBackend:
@@ -36,3 +36,16 @@ class TableBackend:
         with spool.open() as f:
             self.delivered.append((handle, txn.sender.address, f.read()))
         return succeed(Reply.of(250, "2.0.0", f"{handle} Saved"))
+
+
+class SlowLookupBackend(TableBackend):
+    """RCPT lookups complete only when the test fires them, in any order."""
+
+    def __init__(self) -> None:
+        super().__init__({"alice", "bob", "carol"})
+        self.lookups: list[tuple[str, Deferred[tuple[Reply, Any]]]] = []
+
+    def check_recipient(self, path: Any, txn: Transaction) -> Deferred[tuple[Reply, Any]]:
+        d: Deferred[tuple[Reply, Any]] = Deferred()
+        self.lookups.append((path.local, d))
+        return d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 from twisted.internet.task import Clock
@@ -9,7 +10,8 @@ from twisted.internet.testing import StringTransport
 
 from mailsuite.protocols.lmtp.server import LmtpFactory, LmtpServerProtocol
 from mailsuite.protocols.lmtp.session import LmtpSession
-from tests.protocols.lmtp.table_backend import TableBackend
+from mailsuite.protocols.lmtp.wire import Reply
+from tests.protocols.lmtp.table_backend import SlowLookupBackend, TableBackend
 
 CLOCK = Clock()
 
@@ -107,3 +109,52 @@ def test_idle_timeout_closes_with_421() -> None:
     assert not t.disconnecting
     CLOCK.advance(2)
     assert codes(t.value())[-1] == "421 4.4.2" and t.disconnecting
+
+
+def test_replies_wait_behind_a_pending_rcpt() -> None:
+    """A syntax error after a still-pending RCPT is answered after that RCPT, not before."""
+    backend = SlowLookupBackend()
+    proto, t = connect(backend)
+    proto.dataReceived(
+        b"LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@x>\r\nFROB\r\nRCPT TO:<bob@x>\r\n"
+    )
+    assert codes(t.value()) == ["220", "250", "250 2.1.0"]
+    [(_, da), (_, db)] = backend.lookups
+    db.callback((Reply.of(250, "2.1.5", "OK"), "bob"))
+    assert codes(t.value()) == ["220", "250", "250 2.1.0"]
+    da.callback((Reply.of(550, "5.1.1", "unknown"), None))
+    assert codes(t.value())[3:] == ["550 5.1.1", "500 5.5.1", "250 2.1.5"]
+
+
+def test_random_garbage_never_breaks_the_connection() -> None:
+    """Random bytes and half-valid commands get error replies; the session keeps working."""
+    rng = random.Random(20261123)
+    words = [
+        b"LHLO x",
+        b"MAIL FROM:<a@b>",
+        b"RCPT TO:<alice@x>",
+        b"RCPT TO:<",
+        b"BDAT 3",
+        b"DATA",
+        b"RSET",
+        b"MAIL FROM:<> SIZE=",
+        b"\xff\xfe",
+        b"BDAT 1 LAST",
+        b".",
+    ]
+    backend = TableBackend({"alice"})
+    proto, t = connect(backend, max_line_bytes=256)
+    for _ in range(300):
+        if rng.random() < 0.5:
+            chunk = rng.choice(words) + b"\r\n"
+        else:
+            chunk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+        proto.dataReceived(chunk)
+        assert not t.disconnecting
+    # Whatever state the garbage left, a fresh transaction still works end to end.
+    proto.dataReceived(b"\r\n.\r\n" + b"x" * 10 + b"\r\nRSET\r\n")
+    t.clear()
+    proto.dataReceived(
+        b"RSET\r\nLHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@x>\r\nDATA\r\nok\r\n.\r\n"
+    )
+    assert codes(t.value())[-1] == "250 2.0.0"

@@ -15,12 +15,16 @@ from mailsuite.delivery.spool import Spool
 from mailsuite.protocols.lmtp.commands import Command, parse_command
 from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step, Transaction
 from mailsuite.protocols.lmtp.wire import Reply
-from tests.protocols.lmtp.table_backend import TableBackend
+from tests.protocols.lmtp.table_backend import SlowLookupBackend, TableBackend
 
 
 def run(coro: Any) -> Any:
+    return run_deferred(Deferred.fromCoroutine(coro))
+
+
+def run_deferred(d: Deferred[Any]) -> Any:
     results: list[Any] = []
-    Deferred.fromCoroutine(coro).addBoth(results.append)
+    d.addBoth(results.append)
     assert results, "session call did not complete synchronously"
     if isinstance(results[0], BaseException) or hasattr(results[0], "raiseException"):
         results[0].raiseException()
@@ -40,8 +44,11 @@ class Harness:
     def codes(self, *lines: str) -> list[tuple[int, str | None]]:
         out = []
         for line in lines:
-            for r in self.cmd(line).replies:
-                out.append((r.code, r.enhanced))
+            step = self.cmd(line)
+            replies = list(step.replies)
+            if step.later is not None:
+                replies.append(run_deferred(step.later))
+            out.extend((r.code, r.enhanced) for r in replies)
         return out
 
     def body(self, data: bytes) -> list[Reply]:
@@ -207,3 +214,23 @@ def test_disconnect_during_delivery_keeps_the_spool_until_delivery_ends() -> Non
     assert finished.called and [r.code for r in emitted] == [250]
     with pytest.raises(ValueError):
         spool.open()  # closed once the delivery is done
+
+
+def test_pipelined_rcpt_lookups_overlap_and_keep_rcpt_order() -> None:
+    """RCPT lookups run together; out-of-order completion still answers in RCPT order."""
+    backend = SlowLookupBackend()
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>")
+    steps = [h.cmd(f"RCPT TO:<{u}@x>") for u in ("alice", "ghost", "carol")]
+    assert [name for name, _ in backend.lookups] == ["alice", "ghost", "carol"]  # all started
+    data = Deferred.fromCoroutine(h.session.command(parse_command(b"DATA")))
+    assert not data.called  # DATA waits for the lookups before it
+    (_, da), (_, dg), (_, dc) = backend.lookups
+    dc.callback((Reply.of(250, "2.1.5", "OK"), "carol"))
+    dg.callback((Reply.of(550, "5.1.1", "unknown"), None))
+    assert not data.called
+    da.callback((Reply.of(250, "2.1.5", "OK"), "alice"))
+    assert [run_deferred(s.later).code for s in steps] == [250, 550, 250]  # type: ignore[arg-type]
+    assert run_deferred(data).replies[0].code == 354
+    replies = h.body(b"x\r\n")
+    assert [r.text for r in replies] == ["alice Saved", "carol Saved"]

@@ -181,3 +181,17 @@ def test_timeout_of_a_stalled_reader_aborts_without_status_line(pop3env) -> None
     pop3env.clock.advance(61)
     assert transport.disconnected
     assert b"-ERR" not in transport.value()
+
+
+def test_long_pipeline_pauses_reading_and_resumes(pop3env) -> None:
+    """A burst of hundreds of pipelined commands is answered in full and reading resumes."""
+    protocol, transport = connect(pop3env)
+    protocol.dataReceived(b"USER alice\r\nPASS alice-pw\r\n")
+    take(pop3env, transport)
+    calls: list[str] = []
+    transport.pauseProducing = lambda: calls.append("pause")  # type: ignore[method-assign]
+    transport.resumeProducing = lambda: calls.append("resume")  # type: ignore[method-assign]
+    protocol.dataReceived(b"NOOP\r\n" * 300)
+    out = take(pop3env, transport)
+    assert out.count(b"+OK\r\n") == 300
+    assert calls == ["pause", "resume"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 
+import pytest
+
 from mailsuite.protocols.pop3.commands import State
 from mailsuite.protocols.pop3.wire import LineTooLong
 from mailsuite.store.api import SEEN
@@ -380,3 +382,52 @@ def test_unopenable_maildrop_is_a_temporary_failure(pop3env) -> None:
     assert reply.startswith(b"-ERR [SYS/"), reply
     assert session.state is State.AUTHORIZATION
     assert pop3env.say(session, b"CAPA").startswith(b"+OK")
+
+
+def test_update_failure_is_reported(pop3env) -> None:
+    """When UPDATE cannot remove a marked message, QUIT answers -ERR [SYS/TEMP] and keeps it."""
+    import shutil
+    import subprocess
+
+    pop3env.deliver(MSG1)
+    session = pop3env.login()
+    pop3env.say(session, b"DELE 1")
+    root = pop3env.mail_root("alice")
+    dirs = [os.path.join(root, d) for d in ("cur", "new")]
+    # An immutable directory makes the rename and unlink fail even for root.
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available")
+    if subprocess.run(["chattr", "+i", *dirs], capture_output=True).returncode != 0:
+        pytest.skip("cannot make directories immutable here (needs root and ext4/xfs)")
+    try:
+        reply = pop3env.say(session, b"QUIT")
+    finally:
+        subprocess.run(["chattr", "-i", *dirs], check=True)
+    assert reply == b"-ERR [SYS/TEMP] Some deleted messages were not removed.\r\n"
+    assert len(pop3env.store().open_mailbox("INBOX").snapshot().messages) == 1
+
+
+ODD_MESSAGES = [
+    b"Subject: no final newline\n\nlast line",
+    b"Subject: mixed\r\nX: y\n\r\nbody\rwith lone CR\r\n.\n..\n",
+    b"Subject: ends in CR\n\nbody\r",
+    b"\n\nempty header\n",
+    b"Subject: dots\n\n.\n.\r\n.x\n",
+]
+
+
+def test_list_size_equals_retr_bytes_for_odd_messages(pop3env) -> None:
+    """For bare LF, lone CR, mixed and unterminated messages, LIST's size is what RETR sends."""
+    for data in ODD_MESSAGES:
+        pop3env.deliver(data)
+    session = pop3env.login()
+    for n in range(1, len(ODD_MESSAGES) + 1):
+        size = int(pop3env.say(session, b"LIST %d" % n).split()[2])
+        out = pop3env.say(session, b"RETR %d" % n)
+        body = out.split(b"\r\n", 1)[1][: -len(b".\r\n")]
+        lines = body.split(b"\r\n")
+        unstuffed = b"\r\n".join(x[1:] if x.startswith(b".") else x for x in lines)
+        message = ODD_MESSAGES[n - 1]
+        ends_with_newline = message.endswith(b"\n")
+        sent = len(unstuffed) - (0 if ends_with_newline else 2)  # minus the framing CRLF
+        assert sent == size, (n, message)

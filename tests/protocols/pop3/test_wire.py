@@ -192,3 +192,26 @@ def test_top_stops_reading_early() -> None:
 def test_top_of_header_only_message() -> None:
     """TOP of a message without a body sends the whole header."""
     assert encode(b"A: 1\nB: 2", 5) == b"A: 1\r\nB: 2\r\n.\r\n"
+
+
+def test_random_messages_and_chunkings() -> None:
+    """Random bytes rich in CR, LF and dots encode the same under any chunking, and unstuff back."""
+    import random
+
+    rng = random.Random(1939)
+    alphabet = b"\r\n.\r\n.ab"
+    for _ in range(300):
+        message = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        whole = encode(message)
+        for chunk in (1, 2, 5):
+            assert encode(message, chunk=chunk) == whole, message
+        for top in (0, 1, 3):
+            assert encode(message, top, chunk=3) == encode(message, top), (message, top)
+        crlf = message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        body = whole[: -len(b".\r\n")]
+        assert all(
+            not line.startswith(b".") or line.startswith(b"..") for line in body.split(b"\r\n")[:-1]
+        ), message
+        unstuffed = b"\r\n".join(x[1:] if x.startswith(b".") else x for x in body.split(b"\r\n"))
+        framed = crlf if crlf.endswith(b"\r\n") or not crlf else crlf + b"\r\n"
+        assert unstuffed == framed, message

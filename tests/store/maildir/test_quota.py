@@ -54,3 +54,15 @@ def test_damaged_maildirsize_is_recalculated(tmp_path: Path) -> None:
     store.open_mailbox("INBOX").append(msg(1))
     Path(store.root, "maildirsize").write_text("0S\n-5000 -3\n12 x")
     assert (store.quota().storage_bytes, store.quota().messages) == (len(msg(1)), 1)
+
+
+def test_maildirsize_stays_short(tmp_path: Path) -> None:
+    """Past 5120 bytes the file is recalculated into one line, as the Maildir++ spec asks."""
+    store = open_user_store(str(tmp_path / "q"), user="q", fsync=False)
+    mbox = store.open_mailbox("INBOX")
+    for i in range(400):
+        mbox.append(msg(i))
+    size = Path(store.root, "maildirsize").stat().st_size
+    assert size <= 5120 + 64
+    total = sum(len(msg(i)) for i in range(400))
+    assert (store.quota().storage_bytes, store.quota().messages) == (total, 400)

@@ -161,3 +161,26 @@ def test_modseq_is_monotonic_over_every_kind_of_change(store: MaildirStore) -> N
     delete_index_files(store.root)
     seen.append(mbox.snapshot().highestmodseq)
     assert seen == sorted(set(seen))
+
+
+def test_stale_tmp_files_are_cleaned(store: MaildirStore) -> None:
+    """Files a crashed writer left in tmp/ for over 36 hours are removed; fresh ones stay."""
+    old, fresh = Path(store.root, "tmp", "old.host"), Path(store.root, "tmp", "fresh.host")
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    past = time.time() - 37 * 3600
+    os.utime(old, (past, past))
+    assert sync.clean_tmp(store.root, now=time.time() + 7200) == 1
+    assert not old.exists() and fresh.exists()
+
+
+def test_message_removed_while_the_index_was_gone_is_vanished(store: MaildirStore) -> None:
+    """A file removed while the index was deleted is still reported VANISHED afterwards."""
+    mbox = store.open_mailbox("INBOX")
+    uids = [mbox.append(msg(i)) for i in range(3)]
+    snap = mbox.snapshot()
+    delete_index_files(store.root)
+    os.unlink(os.path.join(store.root, "new", snap.messages[0].filename))
+    after = store.open_mailbox("INBOX").snapshot()
+    assert [r.uid for r in after.messages] == uids[1:]
+    assert mbox.vanished_since(snap.highestmodseq) == [uids[0]]

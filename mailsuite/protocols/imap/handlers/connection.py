@@ -33,7 +33,9 @@ __all__ = [
     "sasl_continue",
 ]
 
-PLAINTEXT_REFUSED: Final = "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
+PLAINTEXT_REFUSED: Final = (
+    "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
+)
 PLAINTEXT_MECHANISMS: Final = frozenset({"PLAIN", "LOGIN"})
 # RFC 5530 codes for AuthFailure.code.
 _AUTH_CODES: Final = {

@@ -63,8 +63,9 @@ def out_of_range(view: SelectedView, sequence: SequenceSet, *, uid: bool) -> boo
     """
     if uid or sequence.saved:
         return False
+    # A range reaching to "*" ("1:*") is accepted on any mailbox, as clients expect.
     return any(
-        (lo is not None and lo > view.exists) or (hi is not None and hi > view.exists)
+        lo is not None and hi is not None and max(lo, hi) > view.exists
         for lo, hi in sequence.ranges
     )
 
@@ -117,7 +118,7 @@ def _open(mailbox: Mailbox, uid: int, opened: dict[str, Any]) -> Message:
             raise
         opened["file"] = f
         msg = opened["msg"] = Message.from_file(f)
-    return msg  # type: ignore[no-any-return]
+    return msg
 
 
 def render_message(
@@ -185,7 +186,8 @@ def _merge(pieces: list[Piece]) -> list[Piece]:
 
 
 def _render_batch(
-    mailbox: Mailbox, jobs: Sequence[tuple[int, MessageRecord, frozenset[str], bool, bool]],
+    mailbox: Mailbox,
+    jobs: Sequence[tuple[int, MessageRecord, frozenset[str], bool, bool]],
     attrs: Sequence[FetchAttr],
 ) -> tuple[list[list[Piece]], int]:
     """Blocking: render a batch; returns the responses and how many were skipped as expunged."""

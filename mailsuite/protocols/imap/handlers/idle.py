@@ -47,7 +47,9 @@ def changed(session: ImapSession) -> None:
     if session.idle_sync is not None:
         session.idle_dirty = True
         return
-    session.idle_sync = Deferred.fromCoroutine(_idle_sync(session))
+    d = Deferred.fromCoroutine(_idle_sync(session))
+    if not d.called:  # finished at once (inline run_blocking): nothing to wait for
+        session.idle_sync = d
 
 
 async def _idle_sync(session: ImapSession) -> None:

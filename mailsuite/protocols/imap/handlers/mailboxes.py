@@ -11,7 +11,14 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from mailsuite.errors import ErrorKind, MailError
-from mailsuite.store.api import DELETED, HIERARCHY_DELIMITER, INBOX, MailboxInfo, MailStore
+from mailsuite.store.api import (
+    DELETED,
+    HIERARCHY_DELIMITER,
+    INBOX,
+    MailboxInfo,
+    MailboxStatus,
+    MailStore,
+)
 
 from .. import commands as c
 from ..session import Outcome, mail_error_code
@@ -176,9 +183,10 @@ async def do_list(session: ImapSession, cmd: c.List) -> Outcome:
             if info.name in subs:
                 attrs.add("\\Subscribed")
             rows.append((info.name, _attrs(attrs), ()))
-    for name, attrs, child_info in rows:
-        session.out.write(data.list_response(name, attrs, child_info=child_info))
-        if cmd.status_items and "\\Noselect" not in attrs and "\\NonExistent" not in attrs:
+    for name, row_attrs, child_info in rows:
+        session.out.write(data.list_response(name, row_attrs, child_info=child_info))
+        selectable = "\\Noselect" not in row_attrs and "\\NonExistent" not in row_attrs
+        if cmd.status_items and selectable:
             # RFC 5819: STATUS right after its LIST line; a failure skips the STATUS only.
             try:
                 values = await session.run(_status_values, store, name, cmd.status_items)
@@ -203,7 +211,9 @@ async def do_xlist(session: ImapSession, cmd: c.Xlist) -> Outcome:
         if not _matches(regexes, info.name):
             continue
         extra = ["\\Inbox"] if info.name == INBOX else []
-        session.out.write(data.list_response(info.name, _attrs(info.attributes, extra), kind=b"XLIST"))
+        session.out.write(
+            data.list_response(info.name, _attrs(info.attributes, extra), kind=b"XLIST")
+        )
     return Outcome(r.tagged(cmd.tag, OK, "XLIST completed."))
 
 
@@ -234,16 +244,18 @@ async def do_lsub(session: ImapSession, cmd: c.Lsub) -> Outcome:
 # -- STATUS -------------------------------------------------------------------------
 
 
-def status_items(status: object, deleted: int, items: Sequence[str]) -> list[tuple[str, int]]:
+def status_items(
+    status: MailboxStatus, deleted: int, items: Sequence[str]
+) -> list[tuple[str, int]]:
     """(item, value) pairs in the client's order from a MailboxStatus."""
     values = {
-        "MESSAGES": getattr(status, "messages"),
-        "RECENT": getattr(status, "recent"),
-        "UIDNEXT": getattr(status, "uidnext"),
-        "UIDVALIDITY": getattr(status, "uidvalidity"),
-        "UNSEEN": getattr(status, "unseen"),
-        "HIGHESTMODSEQ": getattr(status, "highestmodseq"),
-        "SIZE": getattr(status, "size"),
+        "MESSAGES": status.messages,
+        "RECENT": status.recent,
+        "UIDNEXT": status.uidnext,
+        "UIDVALIDITY": status.uidvalidity,
+        "UNSEEN": status.unseen,
+        "HIGHESTMODSEQ": status.highestmodseq,
+        "SIZE": status.size,
         "DELETED": deleted,
     }
     return [(item, int(values[item])) for item in items]
@@ -290,7 +302,9 @@ async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
         # MULTIAPPEND (RFC 3502) is all-or-nothing; we do not offer it.
         return Outcome(r.tagged(cmd.tag, BAD, "APPEND takes one message (no MULTIAPPEND)."))
     sel = session.selected
-    known = sel.view.uidvalidity if sel is not None and sel.view.name == cmd.mailbox else None
+    known = None
+    if sel is not None and sel.view.name == cmd.mailbox and sel.view.uidvalidity:
+        known = sel.view.uidvalidity
     try:
         uidvalidity, uid = await session.run(
             _append, session.require_store(), cmd.mailbox, cmd.messages[0], known

@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from mailsuite.errors import ErrorKind, MailError
-from mailsuite.store.api import CopyResult, FlagMode, Mailbox, MailStore
+from mailsuite.store.api import CopyResult, FlagMode, Mailbox, MailboxSnapshot, MailStore
 
 from .. import commands as c
+from .. import search as evaluator
+from ..commands.search import CHARSETS
+from ..selected import SelectedView
 from ..session import Outcome, mail_error_code
 from ..wire import data
 from ..wire import responses as r
@@ -130,16 +133,49 @@ async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
     return Outcome(r.tagged(cmd.tag, OK, "Copy completed.", code))
 
 
+def _view_snapshot(view: SelectedView) -> MailboxSnapshot:
+    """The mailbox as the client numbers it (not-yet-announced expunges included)."""
+    records = tuple(rec for uid in view.uids if (rec := view.record(uid)) is not None)
+    recent = frozenset(uid for uid in view.uids if view.is_recent(uid))
+    return MailboxSnapshot(
+        view.name, view.uidvalidity, view.uidnext, view.highestmodseq, records, recent
+    )
+
+
 async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
-    """SEARCH / UID SEARCH, through the search evaluator once it exists."""
+    """SEARCH / UID SEARCH (RFC 3501 6.4.4), ESEARCH forms (RFC 4731) and SAVE (RFC 5182)."""
+    sel = session.selected
+    assert sel is not None
+    view = sel.view
+    snapshot = _view_snapshot(view)
     try:
-        from .. import search as evaluator  # written by the search engineer
-    except ImportError:
-        return Outcome(r.tagged(cmd.tag, NO, "SEARCH not yet available", Code.CANNOT))
-    return await evaluator_search(session, cmd, evaluator)
-
-
-async def evaluator_search(session: ImapSession, cmd: c.Search, evaluator: object) -> Outcome:
-    """Placeholder until the evaluator's signature is known (see the report)."""
-    del evaluator
-    return Outcome(r.tagged(cmd.tag, NO, "SEARCH not yet available", Code.CANNOT))
+        uids = await session.run(
+            evaluator.evaluate_search,
+            cmd.key,
+            snapshot,
+            sel.mailbox.message,
+            saved_result=view.saved_uids if view.saved_uids else None,
+            charset=cmd.charset or "UTF-8",
+        )
+    except evaluator.UnsupportedCharset:
+        return Outcome(r.tagged(cmd.tag, NO, "Unsupported charset", r.code_badcharset(CHARSETS)))
+    modseq = None
+    if evaluator.uses_modseq(cmd.key):
+        modseq = evaluator.highest_modseq(snapshot, uids)
+    if cmd.uid:
+        # Expunged elsewhere: announced right after this command, so leave them out.
+        numbers = [u for u in uids if not view.is_expunged(u)]
+    else:
+        numbers = [s for u in uids if (s := view.seq_of(u)) is not None]
+    if cmd.returns is None:
+        session.out.write(data.search(numbers, modseq=modseq))
+    else:
+        returns = set(cmd.returns) or {"ALL"}
+        if "SAVE" in returns:
+            view.saved_uids = tuple(uids)
+            returns.discard("SAVE")
+        if returns:  # RFC 5182 2.1: SAVE alone sends no ESEARCH
+            session.out.write(
+                data.esearch(cmd.tag, uid=cmd.uid, results=numbers, returns=returns, modseq=modseq)
+            )
+    return Outcome(r.tagged(cmd.tag, OK, "Search completed."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from mailsuite.store.api import DELETED, SEEN, SYSTEM_FLAGS
+from mailsuite.store.api import SEEN, SYSTEM_FLAGS
 
 from .. import commands as c
 from ..commands import State
@@ -56,7 +56,7 @@ async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
     out.write(data.exists(view.exists))
     out.write(data.recent(view.recent_count))
     if first_unseen:
-        out.write(r.untagged_status(OK, f"First unseen.", r.code_unseen(first_unseen)))
+        out.write(r.untagged_status(OK, "First unseen.", r.code_unseen(first_unseen)))
     out.write(r.untagged_status(OK, "UIDs valid", r.code_uidvalidity(snapshot.uidvalidity)))
     out.write(r.untagged_status(OK, "Predicted next UID", r.code_uidnext(snapshot.uidnext)))
     out.write(
@@ -105,9 +105,7 @@ async def do_uid_expunge(session: ImapSession, cmd: c.UidExpunge) -> Outcome:
         return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
     view = sel.view
     uids = [uid for _seq, uid in view.resolve(cmd.sequence, uid=True)]
-    wanted = [u for u in uids if DELETED in view.flags_of(u)] if uids else []
     if uids:
         # Flags may have changed elsewhere; the store checks \Deleted itself.
         await session.run(sel.mailbox.expunge, uids)
-    del wanted
     return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))

@@ -1,0 +1,374 @@
+"""The IMAP Twisted protocol: bytes in, session responses out.
+
+This is the only IMAP module that touches a transport. It frames the input
+(:class:`~mailsuite.protocols.imap.wire.Framer`), answers synchronizing
+literals with "+" when their turn comes, runs pipelined commands strictly in
+order, starts TLS for STARTTLS (dropping anything pipelined before the
+handshake, RFC 3501 6.2.1 and CVE-2011-0411), limits literals and commands
+before login, times idle clients out (RFC 3501 5.4: at least 30 minutes
+after login) and streams large FETCH bodies with backpressure from a push
+producer, so neither a big message nor a slow reader fills our memory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import os
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from twisted.internet import interfaces
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from mailsuite import limits
+from mailsuite.auth.interfaces import AuthService, LoginContext
+
+from .session import INTERNAL_ERROR, BodySource, ImapSession, Outcome, SessionConfig
+from .wire import responses as r
+from .wire.framer import (
+    PREAUTH_MAX_LITERAL_BYTES,
+    CommandBytes,
+    Event,
+    Framer,
+    InputOverflow,
+    LineTooLong,
+    LiteralTooLarge,
+    NeedLiteral,
+)
+from .wire.responses import BYE, NO, Code
+
+__all__ = ["ImapFactory", "ImapProtocol", "ServerConfig"]
+
+MAX_QUEUED_EVENTS: Final = 100  # pipelined commands queued before reading pauses
+_TAG: Final = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]{1,64}")
+_ids = itertools.count(1)
+_ID_PREFIX = os.urandom(3).hex()
+
+
+def _session_id() -> str:
+    return f"{_ID_PREFIX}{next(_ids):x}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything an IMAP connection needs, shared by all connections of a listener."""
+
+    auth: AuthService
+    run_blocking: Callable[..., Deferred[Any]]
+    changes: Any = None  # the ChangeHub, for IDLE
+    tls_options: Any = None  # CertificateOptions for STARTTLS; None: not offered
+    implicit_tls: bool = False  # the listener is IMAPS (RFC 8314)
+    idle_timeout_s: float = limits.IMAP_IDLE_TIMEOUT_S
+    preauth_timeout_s: float = limits.IMAP_PREAUTH_TIMEOUT_S
+    max_line_bytes: int = limits.IMAP_MAX_LINE_BYTES
+    max_literal_bytes: int = limits.IMAP_MAX_LITERAL_BYTES
+    hostname: str = "localhost"
+
+
+@implementer(interfaces.IPushProducer)
+class _WriteGate:
+    """Registered for the connection's life: tells writers when the client is not keeping up."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.stopped = False
+        self._waiting: list[Deferred[None]] = []
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self._wake()
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(None)
+
+    def wait(self) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
+        self._waiting.append(d)
+        return d
+
+
+class _Output:
+    """The session's :class:`~.session.Output` on this connection."""
+
+    def __init__(self, protocol: ImapProtocol) -> None:
+        self._p = protocol
+
+    def write(self, data: bytes) -> None:
+        self._p.write(data)
+
+    async def drain(self) -> None:
+        gate = self._p.gate
+        while gate.paused and not gate.stopped and not self._p.lost:
+            await gate.wait()
+
+    async def stream(self, source: BodySource) -> None:
+        p = self._p
+        chunks = source.chunks()
+        try:
+            while not p.lost:
+                chunk = await p.config.run_blocking(next, chunks, None)
+                if chunk is None:
+                    return
+                p.write(chunk)
+                p.resetTimeout()  # a slow reader is not an idle one
+                await self.drain()
+        finally:
+            chunks.close()
+
+
+class ImapProtocol(Protocol, TimeoutMixin):
+    """One IMAP connection."""
+
+    log = Logger()
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.session: ImapSession | None = None
+        self.gate = _WriteGate()
+        self.lost = False
+        self._framer = self._new_framer()
+        self._queue: deque[Event] = deque()
+        self._busy = False
+        self._closing = False
+        self._authed = False
+        self._reading_paused = False
+
+    def _new_framer(self) -> Framer:
+        framer = Framer(
+            max_line_bytes=self.config.max_line_bytes,
+            max_literal_bytes=self.config.max_literal_bytes,
+        )
+        if not self._authed_safe():
+            # Before login only LOGIN/AUTHENTICATE take literals, and small ones.
+            framer.max_literal_bytes = min(PREAUTH_MAX_LITERAL_BYTES, self.config.max_literal_bytes)
+        return framer
+
+    def _authed_safe(self) -> bool:
+        return bool(getattr(self, "_authed", False))
+
+    # -- connection events ----------------------------------------------------
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        peer = transport.getPeer()
+        host = transport.getHost()
+        remote_ip = getattr(peer, "host", "")
+        tls = self.config.implicit_tls
+        context = LoginContext(
+            service="imap",
+            remote_ip=remote_ip,
+            local_ip=getattr(host, "host", ""),
+            # As Dovecot does, loopback counts as secured: nothing there can be sniffed.
+            secured=tls or _is_loopback(remote_ip),
+            session_id=_session_id(),
+        )
+        session_config = SessionConfig(
+            tls_available=not tls and self.config.tls_options is not None,
+            tls_active=tls,
+            hostname=self.config.hostname,
+        )
+        self.session = ImapSession(
+            self.config.auth,
+            context,
+            self.config.run_blocking,
+            _Output(self),
+            session_config,
+            self.config.changes,
+        )
+        transport.registerProducer(self.gate, True)
+        set_no_delay = getattr(transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                # Responses are complete when written; Nagle would only meet delayed ACKs.
+                set_no_delay(True)
+            except OSError:
+                pass
+        self.setTimeout(self.config.preauth_timeout_s)
+        self.log.debug(
+            "imap<{sid}>: connect from {ip}{tls}",
+            sid=context.session_id,
+            ip=remote_ip,
+            tls=" (TLS)" if tls else "",
+        )
+        self.write(self.session.greeting())
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            return
+        self.resetTimeout()
+        self._queue.extend(self._framer.feed(data))
+        if len(self._queue) > MAX_QUEUED_EVENTS and not self._reading_paused:
+            # A client far ahead of us: stop reading until the queue drains.
+            self._reading_paused = True
+            self._transport().pauseProducing()
+        self._kick()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.lost = True
+        self._closing = True
+        self.setTimeout(None)
+        self.gate.stopProducing()
+        if self.session is not None:
+            session = self.session
+            d = Deferred.fromCoroutine(session.disconnected())
+            d.addErrback(
+                lambda f: self.log.failure(
+                    "{prefix}: cleanup after disconnect failed", f, prefix=session.log_prefix
+                )
+            )
+
+    def timeoutConnection(self) -> None:
+        prefix = self.session.log_prefix if self.session else "imap"
+        self.log.info("{prefix}: Disconnected for inactivity", prefix=prefix)
+        if self.gate.paused:
+            # A client that stopped reading: a BYE would wait behind a full buffer forever.
+            self._closing = True
+            self._transport().abortConnection()
+            return
+        self.write(r.untagged_status(BYE, "Disconnected for inactivity."))
+        self._close()
+
+    # -- command loop ---------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._busy or not self._queue or self._closing:
+            return
+        self._busy = True
+        d = Deferred.fromCoroutine(self._drain())
+        d.addErrback(self._loop_failed)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue and not self._closing:
+                event = self._queue.popleft()
+                try:
+                    outcome = await self._handle(event)
+                except Exception:
+                    outcome = self._internal_error(event)
+                if self.lost:
+                    return
+                self._finish(outcome)
+                if self._reading_paused and len(self._queue) < MAX_QUEUED_EVENTS // 2:
+                    self._reading_paused = False
+                    self._transport().resumeProducing()
+        finally:
+            self._busy = False
+
+    async def _handle(self, event: Event) -> Outcome:
+        session = self.session
+        assert session is not None
+        if isinstance(event, CommandBytes):
+            return await session.handle(event.data)
+        if isinstance(event, NeedLiteral):
+            if event.synchronizing:
+                # RFC 3501 7.5: the client waits for this before sending the octets.
+                self.write(r.continuation("Ready for literal data"))
+            return Outcome()
+        fatal = isinstance(event, InputOverflow) or (
+            isinstance(event, LiteralTooLarge) and event.fatal
+        )
+        assert isinstance(event, (LineTooLong, LiteralTooLarge, InputOverflow))
+        return session.framing_error(r.framing_error(event), fatal)
+
+    def _finish(self, outcome: Outcome) -> None:
+        session = self.session
+        assert session is not None
+        if outcome.line:
+            self.write(outcome.line)
+        if session.authenticated and not self._authed:
+            self._authed = True
+            self._framer.max_literal_bytes = self.config.max_literal_bytes
+            self.setTimeout(self.config.idle_timeout_s)
+        if outcome.start_tls:
+            self._start_tls()
+        if outcome.close:
+            self._close()
+
+    def _internal_error(self, event: Event) -> Outcome:
+        prefix = self.session.log_prefix if self.session else "imap"
+        self.log.failure("{prefix}: internal error", prefix=prefix)
+        tag = b"*"
+        if isinstance(event, CommandBytes):
+            m = _TAG.match(event.data)
+            if m is not None:
+                tag = m.group(0)
+        if tag == b"*":
+            return Outcome(r.untagged_status(NO, INTERNAL_ERROR, Code.SERVERBUG))
+        return Outcome(r.tagged(tag, NO, INTERNAL_ERROR, Code.SERVERBUG))
+
+    def _loop_failed(self, failure: Failure) -> None:
+        prefix = self.session.log_prefix if self.session else "imap"
+        self.log.failure("{prefix}: command loop failed", failure, prefix=prefix)
+        self.write(r.untagged_status(BYE, INTERNAL_ERROR, Code.SERVERBUG))
+        self._close()
+
+    def _start_tls(self) -> None:
+        assert self.session is not None
+        # RFC 3501 6.2.1 / CVE-2011-0411: nothing pipelined in plaintext runs inside TLS.
+        self._queue.clear()
+        self._framer = self._new_framer()
+        self._transport().startTLS(self.config.tls_options)
+        self.session.tls_started()
+
+    # -- output ---------------------------------------------------------------
+
+    def _transport(self) -> Any:
+        return self.transport
+
+    def write(self, data: bytes) -> None:
+        transport: Any = self.transport
+        if data and not self.lost and transport is not None:
+            transport.write(data)
+
+    def _close(self) -> None:
+        self._closing = True
+        self._queue.clear()
+        self.setTimeout(None)
+        transport: Any = self.transport
+        if transport is not None and not self.lost:
+            # A registered producer can keep a closing transport waiting on it.
+            try:
+                transport.unregisterProducer()
+            except Exception:  # noqa: BLE001 - not registered (or already gone)
+                pass
+            transport.loseConnection()
+
+
+class ImapFactory(Factory):
+    """Builds an :class:`ImapProtocol` per connection, all sharing one config."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+
+    def buildProtocol(self, addr: Any) -> ImapProtocol:
+        protocol = ImapProtocol(self.config)
+        protocol.factory = self
+        return protocol

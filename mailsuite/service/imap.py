@@ -1,0 +1,89 @@
+"""IMAP listeners: ``[imap] listen`` (STARTTLS offered) and ``[imap] tls_listen`` (IMAPS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+
+from mailsuite.errors import ConfigError
+from mailsuite.protocols.imap.server import ImapFactory, ServerConfig
+from mailsuite.service.context import ServiceContext
+from mailsuite.service.pop3 import parse_listen
+
+__all__ = ["build"]
+
+log = Logger()
+
+
+def _endpoint(ctx: ServiceContext, host: str, port: int) -> Any:
+    if ":" in host:
+        return TCP6ServerEndpoint(ctx.reactor, port, interface=host)
+    return TCP4ServerEndpoint(ctx.reactor, port, interface=host)
+
+
+def _check(settings: Any) -> None:
+    imap = settings.imap
+    # RFC 3501 5.4: the autologout timer after login is at least 30 minutes.
+    if imap.idle_timeout_s < 30 * 60:
+        raise ConfigError(
+            "[imap] idle_timeout_s: must be at least 1800 (RFC 3501 5.4),"
+            f" got {imap.idle_timeout_s}"
+        )
+    if imap.preauth_timeout_s <= 0:
+        raise ConfigError(
+            f"[imap] preauth_timeout_s: must be positive, got {imap.preauth_timeout_s}"
+        )
+    if imap.max_line_bytes < 1024:
+        raise ConfigError(
+            f"[imap] max_line_bytes: must be at least 1024, got {imap.max_line_bytes}"
+        )
+    if imap.max_literal_bytes < 1024:
+        raise ConfigError(
+            f"[imap] max_literal_bytes: must be at least 1024, got {imap.max_literal_bytes}"
+        )
+
+
+def build(ctx: ServiceContext) -> list[service.IService]:
+    """One listening service per ``[imap] listen`` and ``tls_listen`` address."""
+    settings = ctx.settings
+    imap = settings.imap
+    _check(settings)
+    if not imap.listen and not imap.tls_listen:
+        return []
+    if ctx.auth is None:
+        log.error("imap: no auth service configured; IMAP listeners not started")
+        return []
+    common: dict[str, Any] = {
+        "auth": ctx.auth,
+        "run_blocking": ctx.run_blocking,
+        "changes": ctx.changes,
+        "tls_options": ctx.tls_options,
+        "idle_timeout_s": imap.idle_timeout_s,
+        "preauth_timeout_s": imap.preauth_timeout_s,
+        "max_line_bytes": imap.max_line_bytes,
+        "max_literal_bytes": imap.max_literal_bytes,
+        "hostname": settings.server.hostname,
+    }
+    plain = ImapFactory(ServerConfig(implicit_tls=False, **common))
+    tls = ImapFactory(ServerConfig(implicit_tls=True, **common))
+    services: list[Any] = []
+    for i, value in enumerate(imap.listen):
+        host, port = parse_listen(value, f"[imap] listen[{i}]")
+        svc = StreamServerEndpointService(_endpoint(ctx, host, port), plain)
+        svc.setName(f"imap:{value}")
+        services.append(svc)
+    for i, value in enumerate(imap.tls_listen):
+        host, port = parse_listen(value, f"[imap] tls_listen[{i}]")
+        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
+        svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
+        svc.setName(f"imaps:{value}")
+        services.append(svc)
+    for svc in services:
+        # A port already in use must stop start-up, not be logged and ignored.
+        svc._raiseSynchronously = True
+    return services

@@ -1,0 +1,178 @@
+"""CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST (extended), LSUB, XLIST, STATUS, APPEND."""
+
+from __future__ import annotations
+
+from .conftest import lines
+
+MSG = b"From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n"
+
+
+def names(reply: bytes, kind: bytes = b"LIST") -> list[bytes]:
+    return [ln for ln in lines(reply) if ln.startswith(b"* " + kind + b" ")]
+
+
+def test_create_list_delete(imapenv) -> None:
+    """CREATE makes a mailbox LIST shows; a trailing delimiter is accepted; DELETE removes it."""
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 CREATE Work.") == b"a1 OK Create completed.\r\n"
+    assert imapenv.say(session, b"a2 CREATE Work.Projects") == b"a2 OK Create completed.\r\n"
+    got = names(imapenv.say(session, b'a3 LIST "" Work*'))
+    assert got == [
+        b'* LIST (\\HasChildren) "." Work',
+        b'* LIST (\\HasNoChildren) "." Work.Projects',
+    ]
+    assert imapenv.say(session, b"a4 CREATE Work").startswith(b"a4 NO [ALREADYEXISTS] ")
+    assert imapenv.say(session, b"a5 CREATE inbox").startswith(b"a5 NO [ALREADYEXISTS] ")
+    assert imapenv.say(session, b"a6 DELETE Work.Projects") == b"a6 OK Delete completed.\r\n"
+    assert imapenv.say(session, b"a7 DELETE Work.Projects").startswith(b"a7 NO [NONEXISTENT] ")
+    assert imapenv.say(session, b"a8 DELETE INBOX").startswith(b"a8 NO ")
+
+
+def test_create_with_special_use(imapenv) -> None:
+    """CREATE ... (USE (\\Flagged)) gives the mailbox that special-use attribute in LIST."""
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 CREATE Starred (USE (\\Flagged))").startswith(b"a1 OK ")
+    got = names(imapenv.say(session, b'a2 LIST "" Starred'))
+    assert got == [b'* LIST (\\HasNoChildren \\Flagged) "." Starred']
+
+
+def test_list_percent_and_empty_pattern(imapenv) -> None:
+    """% stops at the delimiter; an empty pattern answers the delimiter; INBOX matches any case."""
+    store = imapenv.store()
+    store.create_mailbox("a")
+    store.create_mailbox("a.b")
+    store.create_mailbox("a.b.c")
+    session = imapenv.login()
+    assert names(imapenv.say(session, b'a1 LIST "" a.%')) == [b'* LIST (\\HasChildren) "." a.b']
+    assert names(imapenv.say(session, b'a2 LIST "a." %')) == [b'* LIST (\\HasChildren) "." a.b']
+    assert lines(imapenv.say(session, b'a3 LIST "" ""')) == [
+        b'* LIST (\\Noselect) "." ""',
+        b"a3 OK List completed.",
+    ]
+    assert names(imapenv.say(session, b'a4 LIST "" inbox')) == [
+        b'* LIST (\\HasNoChildren) "." INBOX'
+    ]
+
+
+def test_utf7_names(imapenv) -> None:
+    """A mailbox named in modified UTF-7 is listed the same way back."""
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 CREATE &AMk-t&AOk-").startswith(b"a1 OK ")
+    assert names(imapenv.say(session, b'a2 LIST "" &AMk-*')) == [
+        b'* LIST (\\HasNoChildren) "." &AMk-t&AOk-'
+    ]
+
+
+def test_rename_and_rename_inbox(imapenv) -> None:
+    """RENAME moves a mailbox; RENAME INBOX moves its messages and leaves INBOX empty."""
+    imapenv.deliver(MSG)
+    store = imapenv.store()
+    store.create_mailbox("Old")
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 RENAME Old New") == b"a1 OK Rename completed.\r\n"
+    assert names(imapenv.say(session, b'a2 LIST "" New')) != []
+    assert imapenv.say(session, b"a3 RENAME INBOX Saved") == b"a3 OK Rename completed.\r\n"
+    reply = imapenv.say(session, b"a4 STATUS Saved (MESSAGES)")
+    assert lines(reply)[0] == b"* STATUS Saved (MESSAGES 1)"
+    assert lines(imapenv.say(session, b"a5 STATUS INBOX (MESSAGES)"))[0] == (
+        b"* STATUS INBOX (MESSAGES 0)"
+    )
+    assert imapenv.say(session, b"a6 RENAME Nope Other").startswith(b"a6 NO [NONEXISTENT] ")
+
+
+def test_subscribe_lsub_and_list_subscribed(imapenv) -> None:
+    """SUBSCRIBE/UNSUBSCRIBE drive LSUB and LIST (SUBSCRIBED) with \\Subscribed and CHILDINFO."""
+    store = imapenv.store()
+    store.create_mailbox("P")
+    store.create_mailbox("P.C")
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 SUBSCRIBE P.C") == b"a1 OK Subscribe completed.\r\n"
+    assert imapenv.say(session, b"a2 SUBSCRIBE Gone") == b"a2 OK Subscribe completed.\r\n"
+    assert names(imapenv.say(session, b'a3 LSUB "" *'), b"LSUB") == [
+        b'* LSUB () "." Gone',
+        b'* LSUB () "." P.C',
+    ]
+    assert names(imapenv.say(session, b'a4 LSUB "" %'), b"LSUB") == [
+        b'* LSUB () "." Gone',
+        b'* LSUB (\\Noselect) "." P',
+    ]
+    got = names(imapenv.say(session, b'a5 LIST (SUBSCRIBED) "" *'))
+    assert got == [
+        b'* LIST (\\NonExistent \\Subscribed) "." Gone',
+        b'* LIST (\\HasNoChildren \\Subscribed) "." P.C',
+    ]
+    got = names(imapenv.say(session, b'a6 LIST (SUBSCRIBED RECURSIVEMATCH) "" %'))
+    assert b'* LIST (\\HasChildren) "." P ("CHILDINFO" ("SUBSCRIBED"))' in got
+    got = names(imapenv.say(session, b'a7 LIST "" P* RETURN (SUBSCRIBED)'))
+    assert got == [
+        b'* LIST (\\HasChildren) "." P',
+        b'* LIST (\\HasNoChildren \\Subscribed) "." P.C',
+    ]
+    assert imapenv.say(session, b"a8 UNSUBSCRIBE Gone") == b"a8 OK Unsubscribe completed.\r\n"
+    assert b"Gone" not in imapenv.say(session, b'a9 LSUB "" *')
+
+
+def test_list_special_use_and_xlist(imapenv) -> None:
+    """LIST (SPECIAL-USE) lists only special-use mailboxes; XLIST marks INBOX as \\Inbox."""
+    session = imapenv.login()
+    imapenv.say(session, b"a0 CREATE Bin (USE (\\Trash))")
+    imapenv.say(session, b"a0 CREATE Plain")
+    got = names(imapenv.say(session, b'a1 LIST (SPECIAL-USE) "" *'))
+    assert got == [b'* LIST (\\HasNoChildren \\Trash) "." Bin']
+    got = names(imapenv.say(session, b'a2 XLIST "" INBOX'), b"XLIST")
+    assert got == [b'* XLIST (\\HasNoChildren \\Inbox) "." INBOX']
+
+
+def test_list_status(imapenv) -> None:
+    """LIST ... RETURN (STATUS (MESSAGES UNSEEN)) sends a STATUS after each LIST (RFC 5819)."""
+    imapenv.deliver(MSG)
+    session = imapenv.login()
+    got = lines(imapenv.say(session, b'a1 LIST "" INBOX RETURN (STATUS (MESSAGES UNSEEN))'))
+    assert got == [
+        b'* LIST (\\HasNoChildren) "." INBOX',
+        b"* STATUS INBOX (MESSAGES 1 UNSEEN 1)",
+        b"a1 OK List completed.",
+    ]
+
+
+def test_status_counts(imapenv) -> None:
+    """STATUS UNSEEN counts messages without \\Seen; items come in the client's order."""
+    imapenv.deliver(MSG, flags=("\\Seen",))
+    imapenv.deliver(MSG)
+    imapenv.deliver(MSG, flags=("\\Deleted",))
+    validity = imapenv.store().open_mailbox("INBOX", readonly=True).status().uidvalidity
+    session = imapenv.login()
+    reply = imapenv.say(session, b"a1 STATUS INBOX (UNSEEN MESSAGES UIDNEXT UIDVALIDITY DELETED)")
+    assert lines(reply) == [
+        b"* STATUS INBOX (UNSEEN 2 MESSAGES 3 UIDNEXT 4 UIDVALIDITY %d DELETED 1)" % validity,
+        b"a1 OK Status completed.",
+    ]
+    assert imapenv.say(session, b"a2 STATUS Nope (MESSAGES)").startswith(b"a2 NO [NONEXISTENT] ")
+
+
+def test_append_with_appenduid(imapenv) -> None:
+    """APPEND stores flags and date and answers [APPENDUID uidvalidity uid] (RFC 4315)."""
+    imapenv.deliver(MSG)
+    validity = imapenv.store().open_mailbox("INBOX", readonly=True).status().uidvalidity
+    session = imapenv.login()
+    cmd = b'a1 APPEND INBOX (\\Seen $Work) "05-Jan-2024 10:11:12 +0100" {%d}\r\n' % len(MSG) + MSG
+    assert imapenv.say(session, cmd) == b"a1 OK [APPENDUID %d 2] Append completed.\r\n" % validity
+    rec = imapenv.store().open_mailbox("INBOX", readonly=True).snapshot().messages[1]
+    assert rec.flags == frozenset({"\\Seen", "$Work"})
+    assert rec.internal_date == 1704445872
+
+
+def test_append_to_missing_mailbox_says_trycreate(imapenv) -> None:
+    """APPEND to a mailbox that does not exist is NO [TRYCREATE]."""
+    session = imapenv.login()
+    reply = imapenv.say(session, b"a1 APPEND Nope {%d}\r\n" % len(MSG) + MSG)
+    assert reply.startswith(b"a1 NO [TRYCREATE] ")
+
+
+def test_append_shows_up_in_selected_session(imapenv) -> None:
+    """An APPEND by one session shows up as EXISTS in another that has the mailbox selected."""
+    imapenv.deliver(MSG)
+    watcher = imapenv.selected()
+    writer = imapenv.login()
+    assert imapenv.say(writer, b"a1 APPEND INBOX {%d}\r\n" % len(MSG) + MSG).startswith(b"a1 OK ")
+    assert b"* 2 EXISTS\r\n" in imapenv.say(watcher, b"b1 NOOP")
