@@ -1,8 +1,11 @@
-"""Processes and ports: free loopback ports, process trees, RSS sampling.
+"""Processes and ports: free loopback ports, process trees, memory sampling.
 
-Memory is read from ``/proc`` (Linux): a server's RSS is the sum over its
-whole process tree, because Dovecot runs one process per login and per
-session while pymap and mailsuite run one.
+Memory is read from ``/proc`` (Linux) and summed over a server's whole process
+tree, because Dovecot runs one process per login and per session while pymap
+and mailsuite run one. Two sums are kept: RSS, which counts shared pages
+(libraries, shared mappings) once per process and so overstates a
+multi-process server, and PSS (``smaps_rollup``), which splits each shared page
+between the processes sharing it and is the fair per-server total.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ import socket
 import threading
 import time
 
-__all__ = ["RssSampler", "free_port", "process_tree", "tree_rss_bytes", "wait_for_greeting"]
+__all__ = [
+    "RssSampler",
+    "free_port",
+    "process_tree",
+    "tree_pss_bytes",
+    "tree_rss_bytes",
+    "wait_for_greeting",
+]
 
 
 def free_port() -> int:
@@ -60,22 +70,39 @@ def _rss_of(pid: int) -> int:
     return 0
 
 
+def _pss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _rss_of(pid)  # no smaps_rollup (old kernel): RSS is the best we have
+
+
 def tree_rss_bytes(root_pid: int) -> int:
     """Resident memory of the process tree rooted at ``root_pid``, in bytes."""
     return sum(_rss_of(p) for p in process_tree(root_pid))
 
 
+def tree_pss_bytes(root_pid: int) -> int:
+    """Proportional set size of the process tree rooted at ``root_pid``, in bytes."""
+    return sum(_pss_of(p) for p in process_tree(root_pid))
+
+
 class RssSampler:
-    """Samples a process tree's RSS in a thread and keeps the peak.
+    """Samples a process tree's RSS and PSS in a thread and keeps the peaks.
 
     A thread, not the event loop, so sampling goes on while the load
     generator keeps the loop busy.
     """
 
-    def __init__(self, root_pid: int, interval_s: float = 0.2) -> None:
+    def __init__(self, root_pid: int, interval_s: float = 0.25) -> None:
         self.root_pid = root_pid
         self.interval_s = interval_s
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -85,14 +112,18 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.root_pid))
+            self._sample()
             self._stop.wait(self.interval_s)
 
+    def _sample(self) -> None:
+        self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.root_pid))
+        self.peak_pss_bytes = max(self.peak_pss_bytes, tree_pss_bytes(self.root_pid))
+
     def stop(self) -> int:
-        """Stop sampling; returns the peak in bytes."""
+        """Stop sampling; returns the RSS peak in bytes (``peak_pss_bytes`` has PSS)."""
         self._stop.set()
         self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.root_pid))
+        self._sample()
         return self.peak_bytes
 
 

@@ -132,7 +132,7 @@ def sink_users(profile: Profile) -> list[str]:
 def _vocabulary(seed: int) -> list[str]:
     rng = random.Random(f"vocab:{seed}")
     syllables = [c + v for c in "bcdfghklmnprstvw" for v in "aeiou"] + ["an", "er", "in", "on"]
-    words = set()
+    words: set[str] = set()
     while len(words) < 3000:
         words.add("".join(rng.choice(syllables) for _ in range(rng.choice((1, 2, 2, 3, 3, 4)))))
     return sorted(words)

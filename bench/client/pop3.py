@@ -40,7 +40,7 @@ class Pop3Client:
 
     async def _multiline(self) -> bytes:
         """The body of a multi-line answer, dot-unstuffed, CRLF line ends kept."""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             line = await self._r.readuntil(b"\r\n")
             if line == b".\r\n":

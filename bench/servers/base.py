@@ -15,7 +15,7 @@ import subprocess
 import time
 from abc import ABC, abstractmethod
 
-from bench.procs import free_port, tree_rss_bytes, wait_for_greeting
+from bench.procs import free_port, tree_pss_bytes, tree_rss_bytes, wait_for_greeting
 from bench.seed import Manifest
 
 __all__ = ["GREETINGS", "PROTOCOLS", "Server", "ServerStartError"]
@@ -54,6 +54,8 @@ class Server(ABC):
         self.ports = {p: free_port() for p in PROTOCOLS}
         self.listening: set[str] = set()
         self.skip_reasons: dict[str, str] = {}
+        # Operations that timed out (what -> why), kept across rounds so they are not retried.
+        self.timed_out: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     # -- what each server defines -------------------------------------------
@@ -87,6 +89,9 @@ class Server(ABC):
 
     def rss_bytes(self) -> int:
         return tree_rss_bytes(self.pid)
+
+    def pss_bytes(self) -> int:
+        return tree_pss_bytes(self.pid)
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Run the server and find out which protocols answer.

@@ -62,7 +62,7 @@ async def run(ctx: Context) -> WorkloadResult:
     notes: list[str] = []
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     await asyncio.sleep(0.5)
-    rss_before = ctx.server.rss_bytes()
+    rss_before, pss_before = ctx.server.rss_bytes(), ctx.server.pss_bytes()
 
     async def open_idle(i: int) -> tuple[ImapClient, bytes, int] | None:
         user = sinks[i % len(sinks)]
@@ -76,12 +76,18 @@ async def run(ctx: Context) -> WorkloadResult:
     opened = await asyncio.gather(*(open_idle(i) for i in range(ctx.idle_connections)))
     idling = [o for o in opened if o is not None]
     metrics: list[Metric] = []
+    if not idling:
+        return WorkloadResult(metrics, errors, notes)
     try:
         await asyncio.sleep(1.0)
-        rss_after = ctx.server.rss_bytes()
-        if idling:
-            per = (rss_after - rss_before) / len(idling) / 1024
-            metrics.append(Metric(f"memory per idle connection ({len(idling)})", per, "KiB", False))
+        rss_after, pss_after = ctx.server.rss_bytes(), ctx.server.pss_bytes()
+        n = len(idling)
+        # PSS is the fair figure for a process-per-connection server (shared pages
+        # are split, not counted per process); RSS is given too.
+        pss = (pss_after - pss_before) / n / 1024
+        rss = (rss_after - rss_before) / n / 1024
+        metrics.append(Metric(f"PSS per idle connection ({n})", pss, "KiB", False))
+        metrics.append(Metric(f"RSS per idle connection ({n})", rss, "KiB", False))
         seen_at: list[float] = []
 
         async def wait(c: ImapClient, before: int) -> None:

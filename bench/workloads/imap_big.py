@@ -102,14 +102,21 @@ async def run(ctx: Context) -> WorkloadResult:
         try:
             for name, line, expect in steps:
                 what = f"{name} on {user}/{box} ({facts.count} msgs)"
+                if what in ctx.server.timed_out:
+                    # Retrying costs a whole timeout again (and the server may still be busy
+                    # with the last try): report the earlier verdict.
+                    errors.add(f"{what}: {ctx.server.timed_out[what]}; not retried", count=False)
+                    metrics.append(Metric(f"{name} ({label})", float("nan"), "s", False, errors=1))
+                    continue
                 try:
                     # The timeout covers a fresh session too: a server still busy with
                     # an abandoned command may not even answer LOGIN (pymap does this).
-                    c, r, seconds = await asyncio.wait_for(
+                    client, r, seconds = await asyncio.wait_for(
                         _step(ctx, c, user, box, name, line), ctx.op_timeout_s
                     )
+                    c = client
                     if name == "SELECT":
-                        ok = c.exists == facts.count
+                        ok = client.exists == facts.count
                     elif isinstance(expect, bytes):
                         fetches = r.fetches()
                         ok = len(fetches) == facts.count and all(expect in f.line for f in fetches)
@@ -125,6 +132,8 @@ async def run(ctx: Context) -> WorkloadResult:
                         else f"{type(e).__name__}: {e}"
                     )
                     errors.add(f"{what}: {text}", count=False)
+                    if isinstance(e, TimeoutError):
+                        ctx.server.timed_out[what] = text
                     metrics.append(Metric(f"{name} ({label})", float("nan"), "s", False, errors=1))
                     if c is not None:
                         await c.close()

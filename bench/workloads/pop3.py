@@ -39,7 +39,7 @@ async def run(ctx: Context) -> WorkloadResult:
             for num in sorted(sizes):
                 data = await c.retr(num)
                 if len(data) != int(sizes[num]):
-                    errors.add(f"{user}: RETR {num}: {len(data)} octets, LIST said {sizes[num]}")
+                    errors.add(f"{user}: RETR {num}: {len(data)} octets, LIST said {sizes[num]!r}")
                 octets[0] += len(data)
             await c.quit()
         finally:

@@ -122,23 +122,6 @@ def run_deliver(
     return codes[0] if codes else EX_TEMPFAIL
 
 
-def _store_factory(settings: Settings) -> Any:
-    def open_store(record: Any) -> Any:
-        from mailsuite.store.maildir import open_user_store
-
-        root = resolve_path(settings, record.mail)
-        return open_user_store(
-            root,
-            user=record.username,
-            quota_storage_bytes=record.quota_storage_bytes,
-            quota_messages=record.quota_messages,
-            special_use=settings.mail.special_use,
-            fsync=settings.mail.fsync,
-        )
-
-    return open_store
-
-
 async def _deliver(
     reactor: Any,
     settings: Settings,
@@ -157,6 +140,7 @@ async def _deliver(
     from mailsuite.delivery.sieverun import strip_detail
     from mailsuite.errors import ErrorKind, MailError
     from mailsuite.protocols.lmtp.relay import RelaySender, parse_relay
+    from mailsuite.service.compose import make_store_factory
     from mailsuite.service.lmtp import delivery_options
 
     def err(text: str) -> None:
@@ -169,7 +153,7 @@ async def _deliver(
             settings,
             reactor=reactor,
             run_blocking=maybeDeferred,
-            store_factory=_store_factory(settings),
+            store_factory=make_store_factory(settings, None),
         )
     except Exception as e:
         err(f"configuration: {e}")

@@ -39,6 +39,10 @@ class ServerSettings:
     disable_plaintext_auth: bool = True
     # Threads for blocking disk and database work (the reactor never waits on them).
     thread_pool_size: int = 16
+    # Server processes sharing the listening sockets (see docs/scaling.md). 1: one
+    # process serves everything; N > 1: a master process binds every listener and
+    # supervises N worker processes that accept on them (about one per CPU core).
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,25 @@ class ProxySettings:
     imap_tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2993"])
     pop3_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2110"])
     pop3_tls_listen: list[str] = field(default_factory=lambda: ["127.0.0.1:2995"])
-    backends: list[str] = field(default_factory=list)  # "host:port" for hashing
+    backends: list[str] = field(default_factory=list)  # backend hosts for consistent hashing
     trusted_networks: list[str] = field(default_factory=list)
+    # Ports and security for hashed routes (passdb "port"/"ssl"/"starttls" override them).
+    backend_imap_port: int = 143
+    backend_pop3_port: int = 110
+    backend_tls: str = "none"  # none | starttls | ssl
+    backend_tls_verify: bool = True  # false: accept any certificate (Dovecot's any-cert)
+    connect_timeout_s: float = 10.0  # a backend that does not answer: temporary failure
+    login_timeout_s: float = 30.0  # connect + backend login, whole
+    ttl: int = 5  # hops before a proxy loop is assumed (Dovecot's proxy_ttl)
+    # Log in to backends as "user<separator>master_user" with this password
+    # (needed for CRAM-MD5/SCRAM clients, whose password the front end never sees).
+    master_user: str = ""
+    master_password: str = ""
+    send_proxy_protocol: bool = False  # open backend connections with a PROXY v2 header
+    # Backend side: listeners for front ends only; each connection from
+    # trusted_networks must start with a PROXY v2 header carrying the client's address.
+    haproxy_imap_listen: list[str] = field(default_factory=list)
+    haproxy_pop3_listen: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ never lost to a filter bug.
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,11 +54,17 @@ class DeliveryOptions:
     clock: Callable[[], float] = field(default=time.time)
 
 
-def _line_end(spool: Spool) -> bytes:
-    """The body's own line end, so added headers match it (LF from pipes, CRLF from LMTP)."""
-    head = spool.read_head(4096)
+_MESSAGE_ID = re.compile(rb"(?im)^message-id:[ \t]*(<[^>\r\n]{1,200}>)")
+
+
+def _sniff(spool: Spool) -> tuple[bytes, str]:
+    """The body's own line end (LF from pipes, CRLF from LMTP) and its Message-ID for logs."""
+    head = spool.read_head(16 * 1024)
     nl = head.find(b"\n")
-    return b"\n" if nl > 0 and head[nl - 1 : nl] != b"\r" else b"\r\n"
+    eol = b"\n" if nl > 0 and head[nl - 1 : nl] != b"\r" else b"\r\n"
+    end = head.find(eol + eol)
+    m = _MESSAGE_ID.search(head, 0, end if end >= 0 else len(head))
+    return eol, m.group(1).decode("ascii", "replace") if m else ""
 
 
 def _clean(value: str) -> str:
@@ -104,7 +111,8 @@ def deliver(
     opts = options or DeliveryOptions()
     who = f"{request.service}({request.user})<{request.session_id}>"
     try:
-        eol = _line_end(spool)
+        eol, msgid = _sniff(spool)
+        who = f"{who}: msgid={msgid or '(none)'}"
         prefix = header_prefix(request, eol)
         plan = run_scripts(scripts, spool, request, opts, store) if scripts else Plan()
         if plan.reject is not None:
@@ -128,7 +136,7 @@ def deliver(
         if not stored:
             text = f"<{request.recipient}> {request.session_id} Processed".replace("  ", " ")
         log.info(
-            "{who}: msg from <{sender}> stored in {boxes}{extra}",
+            "{who}: from <{sender}> saved to {boxes}{extra}",
             who=who,
             sender=request.sender,
             boxes=", ".join(stored) or "(no mailbox)",

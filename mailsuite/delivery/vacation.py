@@ -21,6 +21,9 @@ from email.policy import SMTP
 __all__ = ["VacationMemory", "build_vacation_reply"]
 
 
+PRUNE_INTERVAL_S = 24 * 3600.0
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
@@ -65,9 +68,36 @@ class VacationMemory:
             with open(tmp, "w", encoding="ascii") as f:
                 f.write(f"{now + days_s:.0f}\n")
             os.replace(tmp, path)
+            self._prune(udir, now)
             return True
         finally:
             os.close(lock_fd)
+
+    def _prune(self, udir: str, now: float) -> None:
+        """Drop expired entries, at most once a day per user (under the user's lock).
+
+        Without it a user on vacation for years would keep one file per sender forever.
+        """
+        stamp = os.path.join(udir, ".pruned")
+        try:
+            if now - os.stat(stamp).st_mtime < PRUNE_INTERVAL_S:
+                return
+        except FileNotFoundError:
+            pass
+        for name in os.listdir(udir):
+            if name.startswith("."):
+                continue
+            path = os.path.join(udir, name)
+            try:
+                with open(path, encoding="ascii") as f:
+                    until = float(f.read().strip() or "0")
+                if until <= now:
+                    os.unlink(path)
+            except (OSError, ValueError):
+                continue
+        with open(stamp, "w", encoding="ascii"):
+            pass
+        os.utime(stamp, (now, now))
 
     def forget(self, user: str) -> None:
         """Drop every entry of ``user`` (e.g. when the vacation script changes)."""
@@ -77,7 +107,7 @@ class VacationMemory:
         except FileNotFoundError:
             return
         for name in names:
-            if name != ".lock":
+            if not name.startswith("."):
                 try:
                     os.unlink(os.path.join(udir, name))
                 except FileNotFoundError:

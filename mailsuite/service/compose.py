@@ -21,6 +21,7 @@ from mailsuite.auth.interfaces import UserRecord
 from mailsuite.config import Settings, resolve_path
 from mailsuite.service import imap as imap_service
 from mailsuite.service import lmtp as lmtp_service
+from mailsuite.service import login as login_service
 from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.changes import ChangeHub
 from mailsuite.service.context import ServiceContext
@@ -37,6 +38,7 @@ PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = [
     pop3_service.build,
     lmtp_service.build,
     imap_service.build,
+    login_service.build,
 ]
 
 
@@ -90,8 +92,16 @@ def make_store_factory(
     return open_store
 
 
-def build_root_service(settings: Settings, reactor: Any = None) -> service.MultiService:
+def build_root_service(
+    settings: Settings, reactor: Any = None, *, listeners: Any = None
+) -> service.MultiService:
+    """The whole server; ``listeners`` is a ``listen.ListenerPlan`` in a multi-process server."""
     reactor = reactor or global_reactor
+    if listeners is None and settings.server.workers != 1:
+        # [server] workers > 1: this process becomes the master (mailsuite.service.workers).
+        from mailsuite.service.workers import build_master_service
+
+        return build_master_service(settings, reactor)
     root = service.MultiService()
     for directory in (settings.server.state_dir,):
         os.makedirs(resolve_path(settings, directory), exist_ok=True)
@@ -102,13 +112,15 @@ def build_root_service(settings: Settings, reactor: Any = None) -> service.Multi
     def run_blocking(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return deferToThreadPool(reactor, pool, f, *args, **kwargs)
 
-    changes = ChangeHub(reactor)
+    # The master builds the tree only to bind its sockets: no inotify instance there.
+    changes = ChangeHub(reactor, use_inotify=listeners is None or not listeners.bind)
     ctx = ServiceContext(
         settings=settings,
         reactor=reactor,
         run_blocking=run_blocking,
         tls_options=server_tls_options(settings),
         changes=changes,
+        listeners=listeners,
     )
     ctx.auth = build_auth_service(
         settings,

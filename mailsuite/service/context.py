@@ -23,3 +23,7 @@ class ServiceContext:
     tls_options: ssl.CertificateOptions
     auth: Any = None  # mailsuite.auth.interfaces.AuthService, once built
     changes: Any = None  # mailsuite.service.changes.ChangeHub, once built
+    # mailsuite.service.listen.ListenerPlan when [server] workers > 1 (bind in the
+    # master, adopt in a worker); None: listen normally. Builders pass ctx to
+    # listen.tcp_service / listen.unix_service and need not look at it.
+    listeners: Any = None

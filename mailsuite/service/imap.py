@@ -5,25 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.application import service
-from twisted.application.internet import StreamServerEndpointService
-from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from mailsuite.errors import ConfigError
 from mailsuite.protocols.imap.server import ImapFactory, ServerConfig
+from mailsuite.service import listen
 from mailsuite.service.context import ServiceContext
-from mailsuite.service.pop3 import parse_listen
 
 __all__ = ["build"]
 
 log = Logger()
-
-
-def _endpoint(ctx: ServiceContext, host: str, port: int) -> Any:
-    if ":" in host:
-        return TCP6ServerEndpoint(ctx.reactor, port, interface=host)
-    return TCP4ServerEndpoint(ctx.reactor, port, interface=host)
 
 
 def _check(settings: Any) -> None:
@@ -72,17 +64,14 @@ def build(ctx: ServiceContext) -> list[service.IService]:
     plain = ImapFactory(ServerConfig(implicit_tls=False, **common))
     tls = ImapFactory(ServerConfig(implicit_tls=True, **common))
     services: list[Any] = []
+    # listen.tcp_service binds, or adopts the master's socket when [server] workers > 1.
     for i, value in enumerate(imap.listen):
-        host, port = parse_listen(value, f"[imap] listen[{i}]")
-        svc = StreamServerEndpointService(_endpoint(ctx, host, port), plain)
-        svc.setName(f"imap:{value}")
-        services.append(svc)
+        key = f"[imap] listen[{i}]"
+        services.append(listen.tcp_service(ctx, value, key, plain, f"imap:{value}"))
     for i, value in enumerate(imap.tls_listen):
-        host, port = parse_listen(value, f"[imap] tls_listen[{i}]")
+        key = f"[imap] tls_listen[{i}]"
         wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
-        svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
-        svc.setName(f"imaps:{value}")
-        services.append(svc)
+        services.append(listen.tcp_service(ctx, value, key, wrapped, f"imaps:{value}"))
     for svc in services:
         # A port already in use must stop start-up, not be logged and ignored.
         svc._raiseSynchronously = True

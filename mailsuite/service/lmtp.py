@@ -9,15 +9,10 @@ redirect and vacation.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from twisted.application import service
-from twisted.application.internet import StreamServerEndpointService
-from twisted.internet.endpoints import (
-    TCP4ServerEndpoint,
-    TCP6ServerEndpoint,
-    UNIXServerEndpoint,
-)
 from twisted.logger import Logger
 
 from mailsuite.config import Settings, resolve_path
@@ -29,6 +24,7 @@ from mailsuite.protocols.lmtp.backend import DeliveryBackend
 from mailsuite.protocols.lmtp.relay import RelaySender, parse_relay
 from mailsuite.protocols.lmtp.server import LmtpFactory
 from mailsuite.protocols.lmtp.session import LmtpSession
+from mailsuite.service import listen
 from mailsuite.service.context import ServiceContext
 
 __all__ = ["build", "delivery_options"]
@@ -45,6 +41,28 @@ def _parse_listen(value: str, key: str) -> tuple[str, int]:
     elif host == "*":
         host = "0.0.0.0"
     return host, int(port_text)
+
+
+STALE_SPOOL_S = 24 * 3600.0  # a spool file this old outlived the process that made it
+
+
+def _remove_stale_spools(spool_dir: str) -> None:
+    """Drop bodies left by a crash; young files may belong to a live sibling process."""
+    now = time.time()
+    try:
+        names = os.listdir(spool_dir)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith("mailsuite-spool-"):
+            continue
+        path = os.path.join(spool_dir, name)
+        try:
+            if now - os.stat(path).st_mtime > STALE_SPOOL_S:
+                os.unlink(path)
+                log.info("lmtp: removed stale spool file {path}", path=path)
+        except OSError:
+            continue
 
 
 def delivery_options(settings: Settings) -> DeliveryOptions:
@@ -84,6 +102,7 @@ def build(ctx: ServiceContext) -> list[service.IService]:
     host, port = parse_relay(settings.sieve.relay)
     spool_dir = resolve_path(settings, os.path.join(settings.server.state_dir, "lmtp-spool"))
     os.makedirs(spool_dir, exist_ok=True)
+    _remove_stale_spools(spool_dir)
     backend = DeliveryBackend(
         auth=ctx.auth,
         run_blocking=ctx.run_blocking,
@@ -112,24 +131,19 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         debug_protocol=settings.log.debug_protocol,
     )
     services: list[Any] = []
+    # listen.* binds, or adopts the master's socket when [server] workers > 1.
     for i, value in enumerate(lmtp.listen):
-        host_, port_ = _parse_listen(value, f"[lmtp] listen[{i}]")
-        endpoint: Any
-        if ":" in host_:
-            endpoint = TCP6ServerEndpoint(ctx.reactor, port_, interface=host_)
-        else:
-            endpoint = TCP4ServerEndpoint(ctx.reactor, port_, interface=host_)
-        svc = StreamServerEndpointService(endpoint, factory)
-        svc.setName(f"lmtp:{value}")
-        services.append(svc)
+        _parse_listen(value, f"[lmtp] listen[{i}]")
+        key = f"[lmtp] listen[{i}]"
+        services.append(listen.tcp_service(ctx, value, key, factory, f"lmtp:{value}"))
     if lmtp.socket:
         path = resolve_path(settings, lmtp.socket)
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        # wantPID: a lock file next to the socket lets a restart remove a stale socket.
-        endpoint = UNIXServerEndpoint(ctx.reactor, path, mode=lmtp.socket_mode, wantPID=True)
-        svc = StreamServerEndpointService(endpoint, factory)
-        svc.setName(f"lmtp:unix:{path}")
-        services.append(svc)
+        services.append(
+            listen.unix_service(
+                ctx, path, "[lmtp] socket", factory, f"lmtp:unix:{path}", lmtp.socket_mode
+            )
+        )
     for svc in services:
         # A port already in use must stop start-up, not be logged and ignored.
         svc._raiseSynchronously = True

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.application import service
-from twisted.application.internet import StreamServerEndpointService
-from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -14,6 +12,7 @@ from mailsuite.errors import ConfigError
 from mailsuite.protocols.pop3.server import Pop3Factory, ServerConfig
 from mailsuite.protocols.pop3.session import SessionConfig
 from mailsuite.protocols.pop3.uidl import compile_uidl_format
+from mailsuite.service import listen
 from mailsuite.service.context import ServiceContext
 
 __all__ = ["build", "parse_listen"]
@@ -38,12 +37,6 @@ def parse_listen(value: str, key: str) -> tuple[str, int]:
     elif host == "*":
         host = "0.0.0.0"
     return host, port
-
-
-def _endpoint(ctx: ServiceContext, host: str, port: int) -> Any:
-    if ":" in host:
-        return TCP6ServerEndpoint(ctx.reactor, port, interface=host)
-    return TCP4ServerEndpoint(ctx.reactor, port, interface=host)
 
 
 def build(ctx: ServiceContext) -> list[service.IService]:
@@ -75,17 +68,14 @@ def build(ctx: ServiceContext) -> list[service.IService]:
     plain = Pop3Factory(ServerConfig(implicit_tls=False, **common))
     tls = Pop3Factory(ServerConfig(implicit_tls=True, **common))
     services: list[Any] = []
+    # listen.tcp_service binds, or adopts the master's socket when [server] workers > 1.
     for i, value in enumerate(pop3.listen):
-        host, port = parse_listen(value, f"[pop3] listen[{i}]")
-        svc = StreamServerEndpointService(_endpoint(ctx, host, port), plain)
-        svc.setName(f"pop3:{value}")
-        services.append(svc)
+        key = f"[pop3] listen[{i}]"
+        services.append(listen.tcp_service(ctx, value, key, plain, f"pop3:{value}"))
     for i, value in enumerate(pop3.tls_listen):
-        host, port = parse_listen(value, f"[pop3] tls_listen[{i}]")
+        key = f"[pop3] tls_listen[{i}]"
         wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
-        svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
-        svc.setName(f"pop3s:{value}")
-        services.append(svc)
+        services.append(listen.tcp_service(ctx, value, key, wrapped, f"pop3s:{value}"))
     log.info(
         "pop3: listening on {plain} (STLS), {tls} (implicit TLS)",
         plain=", ".join(pop3.listen) or "-",

@@ -6,6 +6,10 @@ capabilities, that every extension used was required, every command's and
 test's tags and arguments, comparator names, header-field names and the
 address syntax of ``redirect`` and ``vacation``. Errors are collected, so
 ``mailsuite sieve check`` can list them all, compiler style.
+
+With ``require "variables"`` (RFC 5229) strings holding ``${...}`` become
+templates; a value built from them (a redirect address, a mailbox name) can
+only be checked when the command runs, which the interpreter does.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Run a compiled script over one message (RFC 5228 sections 2.10, 4, 5).
 
 Pure: the interpreter reads the :class:`MessageContext` and returns actions;
-it writes nothing and sends nothing.
+it writes nothing and sends nothing. Its only clock is ``MessageContext.now``
+(``currentdate``), falling back to the system clock when the caller gives none.
 """
 
 from __future__ import annotations

@@ -67,3 +67,19 @@ def test_mime_reply_uses_the_scripts_entity() -> None:
     msg = email.message_from_bytes(data, policy=default)
     assert msg.get_content_type() == "text/html" and "<p>Away</p>" in msg.get_content()
     assert msg["MIME-Version"] == "1.0"
+
+
+def test_expired_entries_are_pruned_once_a_day(tmp_path) -> None:
+    """Expired answers are removed when a new one is recorded, at most once a day."""
+    now = [1000.0]
+    mem = VacationMemory(str(tmp_path), clock=lambda: now[0])
+    assert mem.check_and_record("alice", "h", "a@x.y", 60)
+    [udir] = [p for p in tmp_path.glob("vacation/*/*")]
+    count = lambda: len([p for p in udir.iterdir() if not p.name.startswith(".")])  # noqa: E731
+    assert count() == 1
+    now[0] += 2 * 86400
+    assert mem.check_and_record("alice", "h", "b@x.y", 60)
+    assert count() == 1  # a@x.y expired and was pruned
+    now[0] += 120
+    assert mem.check_and_record("alice", "h", "c@x.y", 60)
+    assert count() == 2  # pruned less than a day ago: b@x.y (expired) stays for now

@@ -19,7 +19,7 @@ import dataclasses
 import enum
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -28,8 +28,9 @@ from mailsuite.auth.interfaces import AuthService, LoginContext, SaslExchange
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.limits import IMAP_MAX_BAD_COMMANDS, IMAP_MAX_PREAUTH_COMMANDS
 from mailsuite.message import crlf_chunks
-from mailsuite.store.api import Mailbox, MailStore
+from mailsuite.store.api import Mailbox, MailboxSnapshot, MailStore
 
+from . import commands as c
 from .commands import BadCommand, Command, State, parse_command
 from .selected import SelectedView, UidValidityChanged, expunge_allowed_during
 from .wire import responses as r
@@ -67,6 +68,25 @@ _MAIL_CODES: dict[ErrorKind, bytes] = {
     ErrorKind.LIMIT: Code.LIMIT,
     ErrorKind.CORRUPTED: Code.CORRUPTION,
 }
+
+
+# Commands after which the session does not look for changes: SELECT has just
+# looked, LOGOUT is leaving.
+_SKIP_SYNC: Final = (c.Select, c.Logout)
+# Commands that change nothing in the selected mailbox themselves (FETCH may set
+# \Seen, but it reports that in its own responses).
+_READERS: Final = (
+    c.Fetch,
+    c.Search,
+    c.Status,
+    c.List,
+    c.Lsub,
+    c.Xlist,
+    c.Capability,
+    c.Id,
+    c.Namespace,
+    c.Enable,
+)
 
 
 def mail_error_code(e: MailError) -> bytes | None:
@@ -209,11 +229,15 @@ class ImapSession:
         # AUTHENTICATE in progress: the exchange and the command's tag.
         self.sasl: SaslExchange | None = None
         self.sasl_tag = b""
-        # IDLE in progress: its tag, the hub unsubscribe, the running sync.
+        # IDLE in progress: its tag and the running sync.
         self.idle_tag = b""
-        self.idle_unsubscribe: Callable[[], None] | None = None
         self.idle_sync: Deferred[None] | None = None
         self.idle_dirty = False
+        # The selected mailbox's ChangeHub subscription, and whether it fired since
+        # the last sync; a handler's own snapshot taken in its thread hop.
+        self._unwatch: Callable[[], None] | None = None
+        self.dirty = True
+        self.fresh: MailboxSnapshot | None = None
         self._logout: Callable[[], object] | None = None
         self._bad_commands = 0
         self._preauth_commands = 0
@@ -299,6 +323,7 @@ class ImapSession:
 
         handler: Handler = HANDLERS[type(cmd)]
         self.current = cmd
+        self.fresh = None
         try:
             outcome = await self._guarded(cmd.name, cmd.tag, handler(self, cmd))
             if outcome.line and not outcome.close and self.mode is Mode.COMMAND:
@@ -308,7 +333,22 @@ class ImapSession:
             self.current = None
 
     async def _after(self, cmd: Command, outcome: Outcome) -> Outcome:
-        """Report changes to the selected mailbox before the tagged line (RFC 3501 7)."""
+        """Report changes to the selected mailbox before the tagged line (RFC 3501 7).
+
+        With a ChangeHub, a command that changes nothing (FETCH, SEARCH, LIST...)
+        looks only when the hub said the mailbox changed; NOOP, CHECK and every
+        command that writes always look. The hub wakes us within its coalescing
+        delay, so a change is reported by the next command at the latest.
+        """
+        if isinstance(cmd, _SKIP_SYNC):
+            return outcome
+        if (
+            self.changes is not None
+            and not self.dirty
+            and self.fresh is None
+            and isinstance(cmd, _READERS)
+        ):
+            return outcome
         if self.selected is not None:
             try:
                 await self.sync(allow_expunge=expunge_allowed_during(cmd))
@@ -378,7 +418,10 @@ class ImapSession:
         sel = self.selected
         if sel is None:
             return
-        snapshot = await self.run(sel.mailbox.snapshot)
+        self.dirty = False  # a change notified from now on needs another look
+        snapshot, self.fresh = self.fresh, None
+        if snapshot is None:
+            snapshot = await self.run(sel.mailbox.snapshot)
         if self.selected is not sel:
             return  # deselected while the snapshot was taken
         if sel.view.uidvalidity == 0 and sel.view.exists == 0:
@@ -388,11 +431,35 @@ class ImapSession:
         for line in sel.view.update(snapshot, allow_expunge=allow_expunge):
             self.out.write(line)
 
+    def select(self, selected: Selected) -> None:
+        """Enter the selected state and listen for changes to the mailbox."""
+        self.selected = selected
+        self.state = State.SELECTED
+        self.dirty = False
+        self.fresh = None
+        if self.changes is not None:
+            mailbox = selected.mailbox
+            self._unwatch = self.changes.subscribe(
+                mailbox.key, mailbox.watch_paths(), self._changed
+            )
+
+    def _changed(self) -> None:
+        """ChangeHub callback (reactor thread): remember it; push at once while idling."""
+        self.dirty = True
+        if self.mode is Mode.IDLE:
+            from .handlers.idle import changed
+
+            changed(self)
+
     async def deselect(self) -> None:
         """Close the selected mailbox (after CLOSE, UNSELECT, a new SELECT, LOGOUT)."""
         sel, self.selected = self.selected, None
+        self.fresh = None
         if self.state is State.SELECTED:
             self.state = State.AUTHENTICATED
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         if sel is not None:
             self.stop_idle()
             await self.run(sel.mailbox.close)
@@ -429,10 +496,7 @@ class ImapSession:
                 self.log.failure("{prefix}: cancelling SASL failed", prefix=self.log_prefix)
 
     def stop_idle(self) -> None:
-        """Leave IDLE mode and stop listening for changes."""
-        unsubscribe, self.idle_unsubscribe = self.idle_unsubscribe, None
-        if unsubscribe is not None:
-            unsubscribe()
+        """Leave IDLE mode."""
         if self.mode is Mode.IDLE:
             self.mode = Mode.COMMAND
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from mailsuite.auth.interfaces import AuthService, LoginContext, UserRecord
 from mailsuite.delivery.deliver import DeliveryOptions, deliver
@@ -44,7 +45,7 @@ class Recipient:
     address: str
     detail: str
     record: UserRecord
-    store: MailStore
+    store: MailStore | None  # opened at RCPT for the quota check, else at delivery
 
 
 class DeliveryBackend:
@@ -112,8 +113,13 @@ class DeliveryBackend:
         if record is None:
             log.info("lmtp<{sid}>: rcpt <{addr}>: user unknown", sid=txn.session_id, addr=address)
             return Reply.of(550, "5.1.1", f"<{address}> User doesn't exist"), None
+        store: MailStore | None = None
+        quota = None
         try:
-            store, quota = await self._run(self._open_store, record)
+            if record.quota_storage_bytes or record.quota_messages:
+                # Only a quota needs the store now; otherwise it is opened in the same
+                # thread-pool trip as the delivery (one hop less per recipient).
+                store, quota = await self._run(self._open_store, record)
         except MailError as e:
             log.error(
                 "lmtp({user})<{sid}>: cannot open mail store: {detail}",
@@ -137,8 +143,6 @@ class DeliveryBackend:
     def _open_store(self, record: UserRecord) -> tuple[MailStore, Any]:
         """Open the store and read its quota in one trip to the thread pool."""
         store = self._auth.open_store(record)
-        if not record.quota_storage_bytes and not record.quota_messages:
-            return store, None  # no limit: skip counting the usage
         return store, store.quota()
 
     def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
@@ -163,29 +167,63 @@ class DeliveryBackend:
             detail=rcpt.detail,
             session_id=txn.session_id,
         )
+        if rcpt.store is None:
+            try:
+                rcpt.store = self._auth.open_store(rcpt.record)
+            except MailError as e:
+                log.error(
+                    "lmtp({user})<{sid}>: cannot open mail store: {detail}",
+                    user=rcpt.record.username,
+                    sid=txn.session_id,
+                    detail=e.detail,
+                )
+                return DeliveryResult.tempfail(451, "4.3.0", "Temporary failure opening mailbox")
         return deliver(rcpt.store, spool, request, scripts=scripts, options=self._opts)
 
     async def _deliver(self, rcpt: Recipient, txn: Transaction, spool: Spool) -> Reply:
         result: DeliveryResult = await self._run(self._deliver_blocking, rcpt, txn, spool)
-        if result.status is Status.OK and result.outgoing:
-            for out in result.outgoing:
-                try:
-                    if self._send is None:
-                        raise RuntimeError("no SMTP relay configured")
-                    await self._send(out, spool)
-                except Exception as e:
-                    log.error(
-                        "lmtp({user})<{sid}>: sending {kind} to {to} via relay failed: {err}",
-                        user=rcpt.record.username,
-                        sid=txn.session_id,
-                        kind=out.kind,
-                        to=",".join(out.recipients),
-                        err=e,
-                    )
-                    if out.kind == "redirect" and not result.stored:
-                        # Nothing stored and the forward failed: the MTA must retry.
-                        return Reply.of(451, "4.4.1", f"<{rcpt.address}> Forwarding failed")
+        if result.status is not Status.OK:
+            return Reply.of(result.code, result.enhanced, result.text)
+        for out in result.outgoing:
+            failed = self._log_send_failure(rcpt, txn, out)
+            if self._send is None:
+                failed(RuntimeError("no SMTP relay configured"))
+                if out.kind == "redirect" and not result.stored:
+                    return Reply.of(451, "4.4.1", f"<{rcpt.address}> Forwarding failed")
+                continue
+            if out.kind != "redirect":
+                # A vacation answer is complete in itself (it does not read the spool),
+                # so it is not worth holding this recipient's reply for.
+                self._send(out, spool).addErrback(_report, failed)
+                continue
+            try:
+                await self._send(out, spool)
+            except Exception as e:
+                failed(e)
+                if not result.stored:
+                    # Nothing stored and the forward failed: the MTA must retry.
+                    return Reply.of(451, "4.4.1", f"<{rcpt.address}> Forwarding failed")
         return Reply.of(result.code, result.enhanced, result.text)
+
+    @staticmethod
+    def _log_send_failure(
+        rcpt: Recipient, txn: Transaction, out: Outgoing
+    ) -> Callable[[BaseException], None]:
+        def failed(err: BaseException) -> None:
+            log.error(
+                "lmtp({user})<{sid}>: sending {kind} to {to} via relay failed: {err}",
+                user=rcpt.record.username,
+                sid=txn.session_id,
+                kind=out.kind,
+                to=",".join(out.recipients),
+                err=err,
+            )
+
+        return failed
+
+
+def _report(failure: Failure, failed: Callable[[BaseException], None]) -> None:
+    failed(failure.value)
 
 
 def _over_quota(quota: Any, incoming: int) -> bool:

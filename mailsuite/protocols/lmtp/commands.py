@@ -67,9 +67,15 @@ class Path:
 
     @property
     def address(self) -> str:
+        """The mailbox as RFC 5321 4.1.2 writes it: a local part that is not a
+        dot-string is quoted again, so it survives into headers and lookups."""
         if self.null:
             return ""
-        return f"{self.local}@{self.domain}" if self.domain else self.local
+        local = self.local
+        if not _DOT_STRING.match(local):
+            escaped = local.replace("\\", "\\\\").replace('"', '\\"')
+            local = f'"{escaped}"'
+        return f"{local}@{self.domain}" if self.domain else local
 
     def __str__(self) -> str:
         return f"<{self.address}>"

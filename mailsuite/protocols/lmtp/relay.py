@@ -20,6 +20,8 @@ from mailsuite.errors import ConfigError
 
 __all__ = ["LfReader", "RelaySender", "parse_relay"]
 
+RELAY_TIMEOUT_S = 120.0  # whole SMTP transaction to the relay
+
 
 def parse_relay(value: str) -> tuple[str, int]:
     """``host:port`` (or ``host``, port 25) of the relay.
@@ -105,6 +107,10 @@ class RelaySender:
             port=self._port,
             reactor=self._reactor,
         )
+
+        # A relay that accepts the connection and then stalls must not hold the
+        # LMTP reply (and the MTA's connection) forever.
+        d.addTimeout(RELAY_TIMEOUT_S, self._reactor)
 
         def done(result: Any) -> None:
             message.close()

@@ -161,6 +161,8 @@ class LmtpSession:
         self.state = State.GREETED
         self._helo = ""
         self._txn: Transaction | None = None
+        self._chunk: Bdat | None = None  # the BDAT whose bytes are being read
+        self._chunk_error: Reply | None = None  # its answer when it is refused
 
     def greeting(self) -> Reply:
         # RFC 2034 section 3: the greeting carries no enhanced code.
@@ -174,7 +176,7 @@ class LmtpSession:
             "PIPELINING",
             "CHUNKING",
             f"SIZE {self._max_bytes}",
-        ] + (["VRFY"] if self._vrfy else [])
+        ]
 
     async def command(self, cmd: Command) -> Step:
         """Answer one parsed command.
@@ -304,9 +306,6 @@ class LmtpSession:
                 txn.spool = self._backend.new_spool()
                 txn.chunking = True
         return Step(read=ReadMode.BDAT, bdat_size=cmd.size)
-
-    _chunk: Bdat | None = None
-    _chunk_error: Reply | None = None
 
     def body(self, data: bytes) -> None:
         """Take message bytes (DATA unstuffed, or a BDAT chunk) into the spool."""

@@ -314,6 +314,15 @@ class Pop3Session:
         self._sasl = None
         return await self._auth_result(result, None)
 
+    async def start_authenticated(self, result: AuthSuccess) -> Response:
+        """Finish a login the login front end already performed, as PASS would have.
+
+        Opens the maildrop and enters TRANSACTION; the returned reply (``+OK``
+        or ``-ERR``) answers the client's login command. Added for the front
+        end's in-process handover (issue 9).
+        """
+        return await self._auth_result(result, None)
+
     async def _auth_result(self, result: AuthSuccess | AuthFailure, user: str | None) -> Response:
         if isinstance(result, AuthFailure):
             code = _AUTH_CODES.get(result.code, "AUTH")

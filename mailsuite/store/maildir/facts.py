@@ -105,14 +105,19 @@ def facts_of_file(path: str) -> Facts:
 
 
 def header_blob(header: bytes) -> bytes:
-    """JSON of the cached header fields (unfolded raw values, all occurrences)."""
+    """JSON of the cached header fields (unfolded raw values, all occurrences).
+
+    Values are the header bytes decoded as UTF-8 with ``surrogateescape``, so
+    ``value.encode("utf-8", "surrogateescape")`` gives the raw bytes back.
+    """
     fields: dict[str, list[str]] = {}
     text = header.decode("utf-8", "surrogateescape")
     # One regex pass in C instead of a Python loop over every header line.
     for m in _CACHED_FIELD.finditer(text):
         value = _FOLD.sub(" ", m.group(2)).strip()
         fields.setdefault(m.group(1).lower(), []).append(value)
-    return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8", "surrogateescape")
+    # ASCII JSON: bytes that are not UTF-8 survive as \udcXX escapes (surrogateescape).
+    return json.dumps(fields, ensure_ascii=True, sort_keys=True).encode("ascii")
 
 
 def parse_blobs(read: Callable[[], Any]) -> dict[str, bytes]:

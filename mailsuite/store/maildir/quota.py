@@ -32,7 +32,7 @@ def _dir_usage(path: str) -> tuple[int, int]:
             continue
         with it:
             for e in it:
-                if e.name.startswith("."):
+                if e.name.startswith(".") or not e.is_file():
                     continue
                 s = parse_name(e.name).size
                 if s is None:

@@ -10,6 +10,7 @@ Every change gets one new MODSEQ; removed files become VANISHED.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from typing import TYPE_CHECKING
 
@@ -92,7 +93,33 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 flags = core.flags_of(p.letters, kws)
                 upserts.append(row._replace(dir=sub, name=name, flags=flags, modseq=ms))
                 continue
+            full = os.path.join(core.path, sub, name)
+            try:
+                st = os.stat(full)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a stray directory or device is not a message: no UID for it
             found = ul_by_base.get(base)
+            known = None
+            if found is not None:
+                known = known_hashes.get(found) if known_hashes is not None else (
+                    core.state.hash_of(found)
+                )  # fmt: skip
+            psize = p.size if p.size is not None else st.st_size
+            vsize = p.vsize
+            facts = None
+            if known is None or vsize is None:
+                try:
+                    facts = facts_of_file(full)
+                except OSError as e:
+                    # Unreadable now (EIO, permissions): looked at again at the next sync;
+                    # a UID it already has is kept, a new one is not spent.
+                    if found is not None:
+                        seen.add(found)
+                    core.log(f"cannot read {full}: {e.strerror} ({core.where()})")
+                    continue
+                psize, vsize = facts.psize, facts.vsize
             if found is not None:
                 uid = found
             else:
@@ -100,26 +127,10 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 ul.nextuid += 1
                 ul.records[uid] = ("", base)
                 ul_changed = True
-            full = os.path.join(core.path, sub, name)
-            try:
-                st = os.stat(full)
-            except FileNotFoundError:
-                continue
-            if known_hashes is not None:
-                known = known_hashes.get(uid)
-            else:
-                known = core.state.hash_of(uid)
-            psize = p.size if p.size is not None else st.st_size
-            vsize = p.vsize
-            if known is None or vsize is None:
-                try:
-                    facts = facts_of_file(full)
-                except OSError:
-                    continue
-                psize, vsize = facts.psize, facts.vsize
+            if facts is not None:
                 if known is None:
                     hashes.append((uid, facts.sha1, facts.psize))
-                    if base not in ul_by_base:  # a new message, not one Dovecot counted
+                    if found is None:  # a new message, not one Dovecot counted
                         added_size += facts.psize
                         added_count += 1
                 blobs.append((uid, "hdr", header_blob(facts.header)))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, cast
 
 import pytest
 
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.message import Message
-from mailsuite.protocols.imap.commands import Search, SearchKey, parse_command
 from mailsuite.protocols.imap.search import (
     HeaderCache,
     UnsupportedCharset,
@@ -22,138 +20,19 @@ from mailsuite.protocols.imap.search import (
     highest_modseq,
     uses_modseq,
 )
-from mailsuite.store.api import FlagMode, Mailbox, MailboxSnapshot
+from mailsuite.store.api import FlagMode, Mailbox
 from mailsuite.store.maildir import open_user_store
-
-UTC = datetime.UTC
-PST = datetime.timezone(datetime.timedelta(hours=-8))
-
-
-def ts(*args: int) -> float:
-    return datetime.datetime(*args, tzinfo=UTC).timestamp()
-
-
-NOW = ts(2026, 3, 3, 9, 0)
-
-MSG1 = b"""\
-From: Alice Smith <alice@example.org>
-To: bob@example.org
-Cc: carol@example.net
-Subject: Quarterly report
-Date: Mon, 02 Mar 2026 10:00:00 +0000
-Message-ID: <1@example.org>
-
-The numbers are in.
-See you at the meeting.
-"""
-
-MSG2 = b"""\
-From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <jorg@example.de>
-To: "Doe, John" <john@example.com>
-Bcc: secret@example.org
-Subject: =?iso-8859-1?q?Gr=FC=DFe?= aus =?utf-8?b?TcO8bmNoZW4=?=
-Date: Sun, 1 Mar 2026 23:30:00 -0800
-MIME-Version: 1.0
-Content-Type: text/plain; charset=utf-8
-Content-Transfer-Encoding: quoted-printable
-
-Caf=C3=A9 cr=C3=A8me br=C3=BBl=C3=A9e, a long line that is soft-bro=
-ken here.
-"""
-
-_PLAIN = base64.encodebytes("Price list: 10 \u20ac per unit\n".encode("iso-8859-15"))
-_BINARY = base64.encodebytes(b"secretword inside binary\x00\x01")
-_FILLER = b"<p>filler text</p>\n" * 1000  # > 8 KiB, so a header read is not the whole file
-MSG3 = (
-    b"""\
-From: Carol <carol@example.net>
-To: alice@example.org
-Subject: a very long
- subject line
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary="XYZ"
-
---XYZ
-Content-Type: multipart/alternative; boundary="ALT"
-
---ALT
-Content-Type: text/plain; charset=iso-8859-15
-Content-Transfer-Encoding: base64
-
-"""
-    + _PLAIN
-    + b"""\
---ALT
-Content-Type: text/html; charset=utf-8
-
-<p>Price <b>list</b></p>
-"""
-    + _FILLER
-    + b"""\
---ALT--
---XYZ
-Content-Type: application/octet-stream
-Content-Transfer-Encoding: base64
-
-"""
-    + _BINARY
-    + b"""\
---XYZ--
-"""
+from tests.protocols.imap.search_sample import (
+    MESSAGES,
+    MSG3,
+    NESTED,
+    NOW,
+    PST,
+    UTC,
+    Box,
+    key_of,
+    lit,
 )
-
-MSG4 = b"""\
-X-Custom:
-Content-Type: text/plain; charset=windows-1251
-Content-Transfer-Encoding: 8bit
-
-""" + "\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440\n".encode("cp1251")
-
-MSG5 = b"""\
-From: dave@example.com (Dave Comment)
-To: undisclosed-recipients:;
-Subject: =?x-unknown?q?strange?= charset
-Date: 20 Feb 26 09:00 EST
-Content-Type: text/plain; charset=x-unknown-charset
-
-plain words here
-"""
-
-MESSAGES: list[tuple[bytes, tuple[str, ...], float]] = [
-    (MSG1, ("\\Seen",), ts(2026, 3, 2, 12, 0)),
-    (MSG2, ("\\Answered", "\\Flagged", "$Forwarded"), ts(2026, 3, 1, 23, 30)),
-    (MSG3, ("\\Deleted", "\\Draft"), ts(2026, 3, 2, 0, 0)),
-    (MSG4, (), ts(2026, 3, 3, 8, 0)),
-    (MSG5, ("$Junk", "\\Seen"), ts(2026, 2, 20, 14, 0)),
-]
-
-
-@dataclasses.dataclass
-class Box:
-    mailbox: Mailbox
-    snapshot: MailboxSnapshot
-    uids: list[int]  # uids[seq - 1]
-
-    def seqs(self, uids: list[int]) -> list[int]:
-        return [self.uids.index(u) + 1 for u in uids]
-
-    def search(self, keys: bytes, **kw: Any) -> list[int]:
-        """Sequence numbers matching ``keys`` (UTC days unless told)."""
-        kw.setdefault("tz", UTC)
-        kw.setdefault("now", lambda: NOW)
-        return self.seqs(evaluate_search(key_of(keys), self.snapshot, self.mailbox.message, **kw))
-
-
-def lit(text: str) -> bytes:
-    """A UTF-8 string as an IMAP literal (8-bit text has no other legal form)."""
-    data = text.encode()
-    return b"{%d}\r\n" % len(data) + data
-
-
-def key_of(keys: bytes) -> SearchKey:
-    cmd = parse_command(b"a SEARCH CHARSET UTF-8 " + keys)
-    assert isinstance(cmd, Search), cmd
-    return cmd.key
 
 
 @pytest.fixture(scope="module")
@@ -410,7 +289,8 @@ class Counter:
     def __call__(self, uid: int) -> Message:
         self.loads.append(uid)
         self.read[uid] = 0
-        return Message.from_file(_CountingFile(self.mailbox.open_message(uid), self, uid))
+        counting = _CountingFile(self.mailbox.open_message(uid), self, uid)
+        return Message.from_file(cast(BinaryIO, counting))
 
 
 class _CountingFile:
@@ -566,8 +446,71 @@ def test_malformed_message_does_not_break_search(tmp_path: Path) -> None:
         assert evaluate_search(key_of(keys), snap, mbox.message) == want, keys
 
 
+# What matches in a message with part headers, an attached message, a binary
+# part and HTML; every answer here is also Dovecot 2.3's (test_search_dovecot).
+NESTED_CASES: list[tuple[bytes, bool]] = [
+    (b"BODY fwd", False),
+    (b"TEXT fwd", True),
+    (b"TEXT " + lit("subj\u00e9ct"), True),
+    (b"BODY innertext", True),
+    (b"BODY partheader", False),
+    (b"TEXT partheader", True),
+    (b"TEXT x-part", True),
+    (b"BODY binaryword", False),
+    (b"TEXT binaryword", False),
+    (b"BODY htmlword", False),
+    (b"BODY html", True),
+    (b"BODY ent&eacute;", True),
+    (b"BODY inner@example", False),
+    (b"TEXT hdrvalue", True),
+    (b"BODY hdrvalue", False),
+    (b"BODY outer", True),
+    (b"FROM inner", False),
+    (b"SUBJECT fwd", False),
+]
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    store = open_user_store(str(tmp_path_factory.mktemp("nested") / "u"), user="u", fsync=False)
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(NESTED)
+    yield Box(mbox, mbox.snapshot(), [uid])
+    mbox.close()
+
+
+@pytest.mark.parametrize(
+    ("keys", "found"), NESTED_CASES, ids=[k.decode().replace("\r\n", " ") for k, _ in NESTED_CASES]
+)
+def test_nested_parts(nested: Box, keys: bytes, found: bool) -> None:
+    """BODY searches text parts only; TEXT also part headers and attached messages' headers."""
+    assert nested.search(keys) == ([1] if found else [])
+
+
 def test_many_keys_evaluate_without_recursion_error(box: Box) -> None:
     """A long flat OR chain (as clients build for many UIDs) evaluates correctly."""
     chain = b"OR " * 150 + b" ".join(b"UID %d" % n for n in range(1000, 1151))
     keys = b"OR UID %d " % box.uids[1] + b"(" + chain + b")"
     assert box.search(keys) == [2]
+
+
+def test_deepest_nesting_evaluates_in_a_thread(box: Box) -> None:
+    """The deepest program the parser accepts evaluates in a worker thread, as run_blocking does."""
+    import threading
+
+    from mailsuite.protocols.imap.commands.search import SEARCH_MAX_DEPTH
+
+    depth = SEARCH_MAX_DEPTH - 3  # the parenthesis and OR's operands take three levels
+    keys = b"NOT " * depth + b"(OR SEEN SUBJECT x)"
+    result: list[object] = []
+
+    def work() -> None:
+        try:
+            result.append(box.search(keys))
+        except BaseException as e:  # reported below, not lost in the thread
+            result.append(e)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert result == [[2, 3, 4] if depth % 2 else [1, 5]]

@@ -120,3 +120,12 @@ def test_rcpt_without_domain_is_accepted_as_local() -> None:
 def test_bad_commands_get_precise_errors(line: bytes, code: int, enhanced: str) -> None:
     """Malformed commands are refused with the right reply and enhanced code."""
     assert error_of(line) == (code, enhanced)
+
+
+def test_quoted_local_part_is_quoted_again_in_the_address() -> None:
+    """A local part that needs quotes keeps them (escaped) when the address is written out."""
+    cmd = parse_command(b'RCPT TO:<"john \\"jd\\" doe"@example.org>')
+    assert isinstance(cmd, RcptTo)
+    assert cmd.recipient.local == 'john "jd" doe'
+    assert cmd.recipient.address == '"john \\"jd\\" doe"@example.org'
+    assert Path("a.b", "x.y").address == "a.b@x.y"

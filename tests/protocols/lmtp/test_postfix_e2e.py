@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import shutil
 import smtplib
 import tempfile
@@ -64,6 +65,14 @@ def test_postfix_delivers_over_lmtp(tmp_path: Path, via: str) -> None:
                 )
             )
             log = postfix.log_text()
+            # Read it back the way the user will: over IMAP.
+            with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+                imap.login("alice", "alice-pw")
+                imap.select("INBOX")
+                typ, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+                assert typ == "OK"
+                fetched = [part[1] for part in data if isinstance(part, tuple)]
+                imap.logout()
         finally:
             postfix.stop()
             shutil.rmtree(sock_dir, ignore_errors=True)
@@ -72,5 +81,6 @@ def test_postfix_delivers_over_lmtp(tmp_path: Path, via: str) -> None:
     assert b"Subject: through postfix" in alice and alice.endswith(b"Hello via Postfix and LMTP.\n")
     assert alice.startswith(b"Return-Path: <carol@example.net>\nDelivered-To: alice@example.org\n")
     assert b"Delivered-To: bob+tag@example.org\n" in bob
+    assert len(fetched) == 1 and fetched[0].replace(b"\r\n", b"\n") == alice
     nobody = next(line for line in log.splitlines() if "to=<nobody@example.org>" in line)
     assert "status=bounced" in nobody and "550 5.1.1" in nobody

@@ -10,8 +10,10 @@ import pytest
 
 from mailsuite.errors import ConfigError
 from mailsuite.protocols.lmtp.relay import LfReader, parse_relay
+from tests.protocols.lmtp.client import RawLmtp
 from tests.protocols.lmtp.smtp_sink import SmtpSink
 from tests.protocols.lmtp.test_server_live import MESSAGE, lmtp_server, stored
+from tests.support.server import free_port
 
 
 def test_lf_reader_converts_and_never_ends_a_read_after_lf() -> None:
@@ -75,3 +77,23 @@ def test_redirect_and_vacation_go_through_the_relay(tmp_path: Path) -> None:
     assert vacation.sender == "" and b"Subject: Away" in vacation.data
     assert b"Auto-Submitted: auto-replied" in vacation.data
     assert len(got) == 2
+
+
+def test_unreachable_relay_tempfails_a_redirect_only_message(tmp_path: Path) -> None:
+    """A redirect that cannot be sent, with no copy kept, is answered 451 4.4.1 for retry."""
+    dead_port = free_port()  # nothing listens here
+    with lmtp_server(tmp_path, {"sieve": {"relay": f"127.0.0.1:{dead_port}"}}) as server:
+        home = Path(server.base_dir) / "home"
+        (home / "alice" / ".dovecot.sieve").write_text('redirect "elsewhere@example.com";\n')
+        (home / "bob" / ".dovecot.sieve").write_text('redirect "elsewhere@example.com"; keep;\n')
+        with RawLmtp(server.lmtp_port) as c:
+            c.cmd("LHLO mta.test")
+            c.send(
+                b"MAIL FROM:<carol@example.net>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\n"
+            )
+            assert c.codes(4) == ["250 2.1.0", "250 2.1.5", "250 2.1.5", "354"]
+            c.send(MESSAGE + b".\r\n")
+            # alice's only action failed: retry later; bob's copy is kept, so bob succeeds.
+            assert c.codes(2) == ["451 4.4.1", "250 2.0.0"]
+        assert stored(server, "alice") == [] and len(stored(server, "bob")) == 1
+        assert "sending redirect to elsewhere@example.com via relay failed" in server.log_text()

@@ -50,3 +50,18 @@ def test_damaged_envelope_blob_is_rebuilt_from_the_file(store: MaildirStore, log
     mbox = store.open_mailbox("INBOX")
     assert mbox.envelope(uid) == Message.from_bytes(MIME).envelope()
     assert f"cached env of UID {uid} has a bad CRC" in log.text()
+
+
+def test_broken_and_binary_messages_never_raise(store: MaildirStore) -> None:
+    """Empty, binary and 8-bit messages are stored and cached; raw header bytes come back."""
+    mbox = store.open_mailbox("INBOX")
+    samples = [b"", b"\x00\xff\xfe" * 100, b"no header at all", b"\n\n\n", b"From: a\n" * 5000]
+    samples.append(b"Subject: \xff\xfe caf\xc3\xa9\r\n\r\nbody\r\n")
+    for data in samples:
+        uid = mbox.append(data)
+        mbox.envelope(uid)
+        mbox.bodystructure(uid)
+        with mbox.open_message(uid) as f:
+            assert f.read() == data
+    [subject] = mbox.header_fields(len(samples))["subject"]
+    assert subject.encode("utf-8", "surrogateescape") == b"\xff\xfe caf\xc3\xa9"

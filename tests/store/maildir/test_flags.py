@@ -185,3 +185,27 @@ def test_store_on_a_file_renamed_since_the_last_sync(
     assert [r.flags for r in res.changed] == [{"\\Seen", "\\Flagged", "\\Answered"}]
     [final] = names_in(store.root)
     assert final.endswith(":2,FRS")
+
+
+def test_copy_falls_back_to_a_real_copy_without_hard_links(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where hard links fail (EXDEV), COPY writes a fsynced copy through tmp/ instead."""
+    import errno
+
+    def no_link(src: str, dst: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    store.create_mailbox("Other")
+    src, dst = store.open_mailbox("INBOX"), store.open_mailbox("Other")
+    uid = src.append(msg(3), ["\\Seen"], 1_200_000_000.0)
+    monkeypatch.setattr(os, "link", no_link)
+    res = src.copy([uid], dst)
+    [rec] = dst.snapshot().messages
+    assert res.pairs == ((uid, rec.uid),)
+    assert rec.internal_date == 1_200_000_000.0 and rec.flags == {"\\Seen"}
+    [name] = names_in(os.path.join(store.root, ".Other"))
+    assert os.stat(os.path.join(store.root, ".Other", "cur", name)).st_nlink == 1
+    assert os.listdir(os.path.join(store.root, ".Other", "tmp")) == []
+    with dst.open_message(rec.uid) as f:
+        assert f.read() == msg(3)

@@ -184,3 +184,14 @@ def test_message_removed_while_the_index_was_gone_is_vanished(store: MaildirStor
     after = store.open_mailbox("INBOX").snapshot()
     assert [r.uid for r in after.messages] == uids[1:]
     assert mbox.vanished_since(snap.highestmodseq) == [uids[0]]
+
+
+def test_stray_directory_in_cur_gets_no_uid(store: MaildirStore) -> None:
+    """A directory (or other non-file) in cur/ is ignored and never consumes UIDs."""
+    mbox = store.open_mailbox("INBOX")
+    os.mkdir(os.path.join(store.root, "cur", "1234.stray.host:2,S"))
+    mbox.append(msg(1))
+    for _ in range(3):
+        mbox.core.sync(force=True)
+    snap = mbox.snapshot()
+    assert [r.uid for r in snap.messages] == [1] and snap.uidnext == 2

@@ -29,13 +29,9 @@ async def do_idle(session: ImapSession, cmd: c.Idle) -> Outcome:
     session.mode = Mode.IDLE
     session.idle_tag = cmd.tag
     session.out.write(r.continuation("idling"))
-    sel = session.selected
-    if sel is not None and session.changes is not None:
-        session.idle_unsubscribe = session.changes.subscribe(
-            sel.mailbox.key, sel.mailbox.watch_paths(), lambda: changed(session)
-        )
-    if sel is not None:
-        # Whatever changed between the last command and the subscription.
+    if session.selected is not None:
+        # Whatever changed since the last command; later changes come from the
+        # session's ChangeHub subscription (ImapSession._changed).
         changed(session)
     return Outcome()
 

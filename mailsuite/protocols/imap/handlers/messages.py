@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from mailsuite.errors import ErrorKind, MailError
-from mailsuite.store.api import CopyResult, FlagMode, Mailbox, MailboxSnapshot, MailStore
+from mailsuite.store.api import (
+    CopyResult,
+    FlagMode,
+    FlagUpdate,
+    Mailbox,
+    MailboxSnapshot,
+    MailStore,
+)
 
 from .. import commands as c
 from .. import search as evaluator
@@ -36,6 +43,18 @@ READ_ONLY_TEXT: Final = "Mailbox is read-only."
 EXPUNGED_TEXT: Final = "Some of the requested messages no longer exist."
 
 
+def _set_flags(
+    mailbox: Mailbox,
+    uids: list[int],
+    flags: Sequence[str],
+    mode: FlagMode,
+    unchanged_since: int | None,
+) -> tuple[FlagUpdate, MailboxSnapshot]:
+    """Blocking: change the flags and take the snapshot that follows, in one thread hop."""
+    update = mailbox.set_flags(uids, flags, mode, unchanged_since)
+    return update, mailbox.snapshot()
+
+
 async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
     sel = session.selected
     assert sel is not None
@@ -47,8 +66,9 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
     pairs = view.resolve(cmd.sequence, uid=cmd.uid)
     live = [(seq, uid) for seq, uid in pairs if not view.is_expunged(uid)]
     if live:
-        update = await session.run(
-            sel.mailbox.set_flags,
+        update, session.fresh = await session.run(
+            _set_flags,
+            sel.mailbox,
             [uid for _s, uid in live],
             cmd.flags,
             _MODES[cmd.mode],
@@ -83,13 +103,14 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
 
 def _transfer(
     store: MailStore, source: Mailbox, uids: Sequence[int], dest_name: str, move: bool
-) -> CopyResult:
-    """Blocking: copy or move ``uids`` into ``dest_name`` in one go."""
+) -> tuple[CopyResult, MailboxSnapshot]:
+    """Blocking: copy or move ``uids`` into ``dest_name``, then snapshot the source."""
     dest = store.open_mailbox(dest_name)
     try:
-        return source.move(uids, dest) if move else source.copy(uids, dest)
+        result = source.move(uids, dest) if move else source.copy(uids, dest)
     finally:
         dest.close()
+    return result, source.snapshot()
 
 
 async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
@@ -109,7 +130,7 @@ async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
         return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
     uids = [uid for _s, uid in pairs]
     try:
-        result = await session.run(
+        result, session.fresh = await session.run(
             _transfer, session.require_store(), sel.mailbox, uids, cmd.mailbox, move
         )
     except MailError as e:

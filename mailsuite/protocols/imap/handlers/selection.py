@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from mailsuite.store.api import SEEN, SYSTEM_FLAGS
+from mailsuite.store.api import SEEN, SYSTEM_FLAGS, Mailbox, MailboxSnapshot, MailStore
 
 from .. import commands as c
-from ..commands import State
 from ..selected import SelectedView
 from ..session import Outcome, Selected
 from ..wire import data
@@ -23,22 +22,26 @@ __all__ = ["do_check", "do_close", "do_expunge", "do_select", "do_uid_expunge", 
 READ_ONLY_TEXT: Final = "Mailbox is read-only."
 
 
+def _open(store: MailStore, name: str, readonly: bool) -> tuple[Mailbox, MailboxSnapshot]:
+    """Blocking: open the mailbox and take its snapshot in one thread hop."""
+    mailbox = store.open_mailbox(name, readonly)
+    try:
+        return mailbox, mailbox.snapshot()
+    except BaseException:
+        mailbox.close()
+        raise
+
+
 async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
     """SELECT/EXAMINE: the untagged data of RFC 3501 6.3.1, then OK [READ-WRITE|READ-ONLY]."""
     # RFC 3501 6.3.1: a SELECT while selected first deselects, even when it then fails.
     await session.deselect()
     store = session.require_store()
     readonly = type(cmd).readonly
-    mailbox = await session.run(store.open_mailbox, cmd.mailbox, readonly)
-    try:
-        snapshot = await session.run(mailbox.snapshot)
-    except BaseException:
-        await session.run(mailbox.close)
-        raise
+    mailbox, snapshot = await session.run(_open, store, cmd.mailbox, readonly)
     view = SelectedView(snapshot, condstore=cmd.condstore)
     readonly = readonly or mailbox.readonly
-    session.selected = Selected(mailbox, view, readonly)
-    session.state = State.SELECTED
+    session.select(Selected(mailbox, view, readonly))
     keywords: set[str] = set()
     first_unseen = 0
     for seq, rec in enumerate(snapshot.messages, 1):
@@ -67,6 +70,12 @@ async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
     return Outcome(r.tagged(cmd.tag, OK, f"{verb} completed.", code))
 
 
+def _expunge(mailbox: Mailbox, uids: list[int] | None) -> MailboxSnapshot:
+    """Blocking: expunge and take the snapshot that announces it, in one thread hop."""
+    mailbox.expunge(uids)
+    return mailbox.snapshot()
+
+
 async def do_check(session: ImapSession, cmd: c.Check) -> Outcome:
     # Every change is on disk when its command completes: nothing to checkpoint (6.4.1).
     return Outcome(r.tagged(cmd.tag, OK, "Check completed."))
@@ -92,7 +101,7 @@ async def do_expunge(session: ImapSession, cmd: c.Expunge) -> Outcome:
     assert sel is not None
     if sel.readonly:
         return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
-    await session.run(sel.mailbox.expunge)
+    session.fresh = await session.run(_expunge, sel.mailbox, None)
     # The EXPUNGE responses come from the sync that follows every command.
     return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))
 
@@ -107,5 +116,5 @@ async def do_uid_expunge(session: ImapSession, cmd: c.UidExpunge) -> Outcome:
     uids = [uid for _seq, uid in view.resolve(cmd.sequence, uid=True)]
     if uids:
         # Flags may have changed elsewhere; the store checks \Deleted itself.
-        await session.run(sel.mailbox.expunge, uids)
+        session.fresh = await session.run(_expunge, sel.mailbox, uids)
     return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))

@@ -34,7 +34,14 @@ from ..commands.search import (
     WithinKey,
 )
 from ..wire.seqset import SequenceSet
-from .text import ADDRESS_FIELDS, QUOTING, Needle, address_forms
+from .text import (
+    ADDRESS_FIELDS,
+    QUOTING,
+    Needle,
+    address_forms,
+    header_text,
+    part_header_texts,
+)
 from .view import MessageView
 
 __all__ = ["COST_BODY", "COST_HEADER", "COST_RECORD", "Pred", "SearchEnv", "compile_key"]
@@ -261,15 +268,14 @@ def _text(key: TextKey) -> tuple[Pred, int]:
             return False
         if with_header and _header_text_has(msg, needle):
             return True
-        return any(needle.found_in(part) for part in msg.text_parts())
+        if any(needle.found_in(part) for part in msg.text_parts()):
+            return True
+        return with_header and any(needle.found_in(h) for h in part_header_texts(msg))
 
     return match, COST_BODY
 
 
 def _header_text_has(msg: Message, needle: Needle) -> bool:
-    # Every field as "Name: decoded value", so "Subject: hello" finds it too.
-    for name in dict.fromkeys(msg.header_names()):
-        for value in msg.header_values(name):
-            if needle.found_in(f"{name}: {value}"):
-                return True
-    return False
+    # The whole header block, unfolded and decoded in one pass ("Subject: hello"
+    # is found too); one call instead of one per field keeps TEXT cheap.
+    return needle.found_in(header_text(msg.header_bytes()))

@@ -12,10 +12,11 @@ import datetime
 import email.utils
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from mailsuite.message import Message
 from mailsuite.message.address import parse_address_list
 from mailsuite.message.headers import decode_2047
 
@@ -26,7 +27,9 @@ __all__ = [
     "address_forms",
     "decoded",
     "fold",
+    "header_text",
     "parse_sent_date",
+    "part_header_texts",
 ]
 
 # Fields whose values are address lists (RFC 5322 section 3.6.2, 3.6.3, 3.6.6).
@@ -37,6 +40,8 @@ ADDRESS_FIELDS: Final = frozenset(
 # What makes an address field's parsed form differ from its decoded text.
 QUOTING: Final = re.compile(r'["(\\]')
 WSP: Final = re.compile(r"\s+")
+FOLDING: Final = re.compile(rb"\r?\n(?=[ \t])")
+MAX_PART_DEPTH: Final = 32  # deeper MIME nesting is not searched for headers
 NO_MAILBOX: Final = "MISSING_MAILBOX"
 NO_DOMAIN: Final = "MISSING_DOMAIN"
 
@@ -100,3 +105,39 @@ def address_forms(values: list[str]) -> Iterable[str]:
 def decoded(text: str) -> str:
     """RFC 2047-decode a raw (surrogate-escaped) header string."""
     return decode_2047(text.encode("utf-8", "surrogateescape"))
+
+
+def part_header_texts(msg: Message) -> Iterator[str]:
+    """The decoded header block of every body part and encapsulated message, in part order.
+
+    TEXT searches the whole message (RFC 3501 6.4.4), so the MIME headers of
+    parts and the headers of message/rfc822 parts count, as in Dovecot; BODY
+    does not look at them.
+    """
+
+    def walk(path: tuple[int, ...]) -> Iterator[bytes]:
+        if len(path) >= MAX_PART_DEPTH:
+            return
+        n = 1
+        while (mime := msg.section((*path, n), "MIME")) is not None:
+            yield mime
+            inner = msg.section((*path, n), "HEADER")  # message/rfc822 parts only
+            if inner is not None:
+                yield inner
+            yield from walk((*path, n))
+            n += 1
+
+    ctype = msg.header_values("Content-Type")
+    if not (ctype and ctype[0].lower().startswith(("multipart/", "message/"))):
+        return  # a single part: its only header is the message's own
+    seen: set[bytes] = set()
+    for block in walk(()):
+        # Part 1 of a single-part entity repeats its header as its MIME header.
+        if block not in seen:
+            seen.add(block)
+            yield header_text(block)
+
+
+def header_text(block: bytes) -> str:
+    """A header block unfolded (RFC 5322 2.2.3) and RFC 2047-decoded, fields on their lines."""
+    return decode_2047(FOLDING.sub(b"", block))

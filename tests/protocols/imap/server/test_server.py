@@ -170,3 +170,34 @@ def test_internal_error_answered_and_logged(
     assert raw.cmd(b"e2", b"NOOP") == b"e2 OK NOOP completed.\r\n"
     assert f"imap({name})<" in server.log_text()
     assert "FETCH failed with an internal error" in server.log_text()
+
+
+def test_authenticate_plain_over_socket(raw: Raw, user: tuple[str, str]) -> None:
+    """AUTHENTICATE PLAIN works with SASL-IR and with a continuation round trip."""
+    import base64
+
+    name, password = user
+    raw.line()
+    creds = base64.b64encode(b"\x00" + name.encode() + b"\x00" + password.encode())
+    raw.send(b"p1 AUTHENTICATE PLAIN\r\n")
+    assert raw.line() == b"+ \r\n"
+    raw.send(creds + b"\r\n")
+    assert raw.line().startswith(b"p1 OK [CAPABILITY IMAP4rev1 ")
+    other = Raw(raw.sock.getpeername()[1])
+    try:
+        other.line()
+        assert other.cmd(b"p2", b"AUTHENTICATE PLAIN " + creds).startswith(b"p2 OK ")
+    finally:
+        other.close()
+
+
+def test_cram_md5_with_imaplib(server: RunningServer, user: tuple[str, str]) -> None:
+    """imaplib's CRAM-MD5 login goes through the SASL exchange over the socket."""
+    import imaplib
+
+    m = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=20)
+    try:
+        assert m.login_cram_md5(*user)[0] == "OK"
+        assert m.select("INBOX")[0] == "OK"
+    finally:
+        m.logout()

@@ -1,0 +1,280 @@
+"""What the IMAP and POP3 front ends share: the connection's life after login.
+
+A front-end connection goes through stages: ``prelogin`` (the protocol
+subclass parses commands), ``connecting`` (logged in here, logging in at the
+backend; the client's further bytes are held), then either ``relay`` (bytes
+pass through :class:`~.relay.Relay` unparsed) or ``local`` (a protocol of
+this process took the connection over through the handover seam). Failures
+at any stage give the client one clear answer and the admin one log line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Final
+
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from mailsuite.auth.interfaces import AuthSuccess, LoginContext
+
+from .backend_login import LoggedIn, Refused
+from .handoff import FrontendConfig, NotProxied, new_session_id, plan_proxy, start_proxy
+from .proxy_listener import ip_in_networks
+from .relay import Relay
+
+__all__ = ["FrontendProtocol", "MAX_HELD_BYTES"]
+
+# Bytes a client may pipeline while we log in at the backend; then reading pauses.
+MAX_HELD_BYTES: Final = 64 * 1024
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+class FrontendProtocol(Protocol, TimeoutMixin):
+    """Base of the IMAP and POP3 front-end protocols; subclasses parse the pre-login dialogue."""
+
+    log = Logger()
+    service = "login"
+
+    def __init__(self, config: FrontendConfig) -> None:
+        self.config = config
+        self.context = LoginContext(service=self.service, remote_ip="")
+        self.tls_active = config.implicit_tls
+        self.ttl = config.ttl
+        self.stage = "prelogin"
+        self.username = ""
+        self.relay: Relay | None = None
+        self.backend: Any = None
+        self.local: Any = None
+        self._held = bytearray()
+        self._lost = False
+        self._logout: Any = None
+
+    # -- hooks for subclasses ---------------------------------------------------
+
+    def greeting(self) -> bytes:
+        raise NotImplementedError
+
+    def received(self, data: bytes) -> None:
+        """Pre-login bytes from the client."""
+        raise NotImplementedError
+
+    def reply_proxied(self, logged_in: LoggedIn) -> bytes:
+        """The success answer to the login command, once the backend accepted it."""
+        raise NotImplementedError
+
+    def reply_failed(self, temporary: bool, text: str) -> bytes:
+        """The failure answer to the login command (temporary: server-side trouble)."""
+        raise NotImplementedError
+
+    def held_input(self) -> bytes:
+        """Client bytes parsed ahead of the login command (pipelined), as sent."""
+        return b""
+
+    # -- connection events ------------------------------------------------------
+
+    @property
+    def log_prefix(self) -> str:
+        return f"{self.service}-login({self.username})<{self.context.session_id}>"
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted API
+        transport: Any = self.transport
+        peer, host = transport.getPeer(), transport.getHost()
+        remote_ip = getattr(peer, "host", "")
+        self.context = LoginContext(
+            service=self.service,
+            remote_ip=remote_ip,
+            local_ip=getattr(host, "host", ""),
+            secured=self.tls_active or _is_loopback(remote_ip),
+            session_id=new_session_id(),
+        )
+        set_no_delay = getattr(transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass
+        self.setTimeout(self.config.preauth_timeout_s)
+        self.log.debug(
+            "{prefix}: connect from {ip}{tls}",
+            prefix=self.log_prefix,
+            ip=remote_ip,
+            tls=" (TLS)" if self.tls_active else "",
+        )
+        self.write(self.greeting())
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted API
+        if self.stage == "relay" and self.relay is not None:
+            self.relay.from_client(data)
+        elif self.stage == "local" and self.local is not None:
+            self.local.dataReceived(data)
+        elif self.stage == "connecting":
+            self._held += data
+            if len(self._held) > MAX_HELD_BYTES:
+                self.transport.pauseProducing()  # type: ignore[union-attr]
+        elif self.stage == "prelogin":
+            self.resetTimeout()
+            self.received(data)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802 - Twisted API
+        self._lost = True
+        self.setTimeout(None)
+        stage, self.stage = self.stage, "closed"
+        if stage == "relay" and self.relay is not None:
+            self.relay.client_lost()
+        elif stage == "local" and self.local is not None:
+            self.local.connectionLost(reason)
+        elif stage == "connecting" and self.backend is not None:
+            self.backend.abort()
+        if stage != "relay":
+            self._release()
+
+    def timeoutConnection(self) -> None:  # noqa: N802 - Twisted API
+        self.log.info("{prefix}: Disconnected for inactivity before login", prefix=self.log_prefix)
+        self.write(self.timeout_message())
+        self.close()
+
+    def timeout_message(self) -> bytes:
+        return b""
+
+    # -- helpers ----------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if data and not self._lost and self.transport is not None:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        self.stage = "closed" if self.stage == "prelogin" else self.stage
+        if self.transport is not None and not self._lost:
+            self.transport.loseConnection()
+
+    def trusted_peer(self) -> bool:
+        """The connection comes from [proxy] trusted_networks (another front end)."""
+        return ip_in_networks(self.context.remote_ip, self.config.trusted_networks)
+
+    def _release(self) -> None:
+        logout, self._logout = self._logout, None
+        if logout is not None:
+            try:
+                logout()
+            except Exception:
+                self.log.failure("{prefix}: auth logout failed", prefix=self.log_prefix)
+
+    # -- after a successful login here --------------------------------------------
+
+    def logged_in(self, success: AuthSuccess, password: str | None) -> Deferred[bytes]:
+        """Route the login: returns the bytes to answer the login command with.
+
+        An empty answer means the connection was taken over (relay or local)
+        and the answer was already written.
+        """
+        return Deferred.fromCoroutine(self._logged_in(success, password))
+
+    async def _logged_in(self, success: AuthSuccess, password: str | None) -> bytes:
+        avatar = success.user
+        self.username = str(getattr(avatar, "username", ""))
+        self._logout = success.logout if callable(success.logout) else None
+        if self._lost:
+            self._release()
+            return b""
+        plan = plan_proxy(self.config, avatar, password, self.service, self.ttl)
+        if isinstance(plan, NotProxied):
+            if plan.local:
+                return self._hand_over(success)
+            self.log.error(
+                "{prefix}: cannot proxy {user} (rip={ip}): {detail}",
+                prefix=self.log_prefix,
+                user=self.username,
+                ip=self.context.remote_ip,
+                detail=plan.detail,
+            )
+            self._release()
+            return self.reply_failed(True, "Account is temporarily unavailable.")
+        self.stage = "connecting"
+        self.setTimeout(None)
+        self._held += self.held_input()
+        outcome = await start_proxy(
+            self.config,
+            plan,
+            self.service,
+            self.context,
+            self.transport,
+            self.ttl,
+            client_tls=self.tls_active,
+        )
+        backend, result = outcome
+        if self._lost:
+            if backend is not None:
+                backend.abort()
+            return b""
+        if isinstance(result, Refused) or backend is None:
+            assert isinstance(result, Refused)
+            self.stage = "prelogin"
+            self._held.clear()
+            self.setTimeout(self.config.preauth_timeout_s)
+            self._release()
+            level = self.log.error if result.temporary else self.log.info
+            level(
+                "{prefix}: proxy to {dest} failed for {user} (rip={ip}): {detail}",
+                prefix=self.log_prefix,
+                dest=plan.dest,
+                user=plan.dest.user,
+                ip=self.context.remote_ip,
+                detail=result.detail,
+            )
+            if result.temporary:
+                return self.reply_failed(True, "Account is temporarily unavailable.")
+            return self.reply_failed(False, "Authentication failed.")
+        self.write(self.reply_proxied(result))
+        self.backend = backend
+        relay = Relay(
+            self.transport,
+            backend.transport,
+            self.log_prefix,
+            on_end=lambda side: self._release(),
+        )
+        backend.relay = self.relay = relay
+        self.stage = "relay"
+        self.log.info(
+            "{prefix}: proxying to {dest} ({source}) for rip={ip}",
+            prefix=self.log_prefix,
+            dest=plan.dest,
+            source=plan.dest.source,
+            ip=self.context.remote_ip,
+        )
+        held, self._held = bytes(self._held), bytearray()
+        relay.start(from_client=held, from_backend=result.leftover)
+        return b""
+
+    def _hand_over(self, success: AuthSuccess) -> bytes:
+        handover = self.config.local_imap if self.service == "imap" else self.config.local_pop3
+        if handover is None:
+            self.log.error(
+                "{prefix}: {user} is served locally but this front end has no local"
+                " {service} handover; route the user with a passdb proxy field or"
+                " [proxy] backends",
+                prefix=self.log_prefix,
+                user=self.username,
+                service=self.service,
+            )
+            self._release()
+            return self.reply_failed(True, "Account is temporarily unavailable.")
+        self.setTimeout(None)
+        self.stage = "local"
+        self._logout = None  # the local session owns the login now
+        self.local = handover(
+            self.transport, success, self.context, self.tls_active, self.held_input()
+        )
+        return b""

@@ -1,0 +1,121 @@
+"""A front end and two backend mailsuite processes on loopback, shared by the proxy tests.
+
+Backend 1 listens on 127.0.0.2 and backend 2 on 127.0.0.3, with the same
+ports, so ``[proxy] backends = ["127.0.0.2", "127.0.0.3"]`` hashes over them.
+Each backend also serves its IMAP/POP3 on PROXY-protocol ports for the front
+end, so its log shows the real client address. The front end routes alice by
+passdb fields to backend 1, "down" to a port nobody listens on, and everyone
+else by hashing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import RunningServer, free_port, launch, write_config
+
+USERS = {f"user{i}": f"pw{i}" for i in range(1, 9)} | {"alice": "alice-pw", "bob": "bob-pw"}
+CLIENT_IP = "127.0.0.5"  # the tests' clients bind here, so the backends can show it
+
+
+def _free_on_all(hosts: list[str]) -> int:
+    for _ in range(50):
+        port = free_port()
+        try:
+            for host in hosts:
+                with socket.socket() as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no common free port")
+
+
+@dataclass
+class Cluster:
+    front: RunningServer
+    backends: dict[str, RunningServer]  # "127.0.0.2" -> server
+    front_ports: dict[str, int]
+    pop3_port: int  # the backends' PROXY-protocol POP3 port
+    imap_port: int
+    down_port: int
+
+    def deliver(self, host: str, user: str, text: str) -> None:
+        """Put a message straight into a backend user's Maildir (new/)."""
+        root = self.backends[host].mail_root(user)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        name = f"{time.time_ns()}.M1P{os.getpid()}.test"
+        with open(os.path.join(root, "new", name), "w") as f:
+            f.write(text)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    hosts = ["127.0.0.2", "127.0.0.3"]
+    pop3_port = _free_on_all(hosts)
+    imap_port = _free_on_all(hosts)
+    down_port = free_port()
+    backends: dict[str, RunningServer] = {}
+    started: list[RunningServer] = []
+    try:
+        for host in hosts:
+            server = write_config(
+                tmp_path_factory.mktemp(f"backend-{host}"),
+                {
+                    "proxy": {
+                        "trusted_networks": ["127.0.0.0/8"],
+                        "haproxy_pop3_listen": [f"{host}:{pop3_port}"],
+                        "haproxy_imap_listen": [f"{host}:{imap_port}"],
+                    }
+                },
+                USERS,
+            )
+            started.append(launch(server))
+            backends[host] = server
+        front_ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
+        front = write_config(
+            tmp_path_factory.mktemp("front"),
+            {
+                "proxy": {
+                    "enabled": True,
+                    "imap_listen": [f"127.0.0.1:{front_ports['imap']}"],
+                    "imap_tls_listen": [f"127.0.0.1:{front_ports['imaps']}"],
+                    "pop3_listen": [f"127.0.0.1:{front_ports['pop3']}"],
+                    "pop3_tls_listen": [f"127.0.0.1:{front_ports['pop3s']}"],
+                    "backends": hosts,
+                    "backend_imap_port": imap_port,
+                    "backend_pop3_port": pop3_port,
+                    "send_proxy_protocol": True,
+                    "trusted_networks": ["127.0.0.0/8"],
+                    "connect_timeout_s": 5.0,
+                }
+            },
+            USERS,
+        )
+        users_file = Path(front.base_dir) / "etc" / "users"
+        lines = []
+        for user, password in USERS.items():
+            extra = ""
+            if user == "alice":
+                # No port: the front end's backend_<protocol>_port applies.
+                extra = "proxy=y host=127.0.0.2"
+            lines.append(f"{user}:{{PLAIN}}{password}::::::{extra}\n")
+        lines.append(f"down:{{PLAIN}}down-pw::::::proxy=y host=127.0.0.1 port={down_port}\n")
+        # Routed to the front end's own IMAP port: the loop guard must stop it.
+        lines.append(
+            f"loop:{{PLAIN}}loop-pw::::::proxy=y host=127.0.0.1 port={front_ports['imap']}\n"
+        )
+        users_file.write_text("".join(lines))
+        started.append(launch(front))
+        yield Cluster(front, backends, front_ports, pop3_port, imap_port, down_port)
+    finally:
+        for server in started:
+            server.stop()
