@@ -215,32 +215,42 @@ def write_chart(path: str, table: Table, servers: list[str], reference: str) -> 
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    rows = []
+    rows: list[tuple[str, dict[str, float], dict[str, str]]] = []
     for (workload, metric), row in table.items():
         if " p50" in metric or " p99" in metric:
             continue
         ref = row.get(reference)
         if ref is None or ref.median in (None, 0):
             continue
-        rel = {}
+        rel: dict[str, float] = {}
+        why: dict[str, str] = {}
         for s in servers:
             c = row.get(s)
             if c is not None and c.median not in (None, 0):
+                assert c.median is not None and ref.median is not None
                 rel[s] = c.median / ref.median if c.higher_is_better else ref.median / c.median
-        rows.append((f"{workload}: {metric}", rel))
+            elif c is not None:
+                why[s] = "skipped" if c.skip else "errors" if c.errors else ""
+        rows.append((f"{workload}: {metric}", rel, why))
     if not rows:
         return False
     fig, ax = plt.subplots(figsize=(11, 0.5 * len(rows) * max(1, len(servers) / 2) + 1.5))
     height = 0.8 / len(servers)
+    low = min(min(rel.values(), default=1.0) for _, rel, _ in rows) / 2
     for i, s in enumerate(servers):
         ys = [r + i * height for r in range(len(rows))]
-        ax.barh(ys, [rel.get(s, float("nan")) for _, rel in rows], height, label=s)
+        ax.barh(ys, [rel.get(s, float("nan")) for _, rel, _ in rows], height, label=s)
+        for y, (_, _, why) in zip(ys, rows, strict=True):
+            if why.get(s):  # say why a bar is missing instead of leaving a gap
+                ax.text(low, y, f" {s}: {why[s]}", va="center", fontsize=6, color="dimgrey")
     ax.set_yticks([r + 0.4 - height / 2 for r in range(len(rows))])
-    ax.set_yticklabels([name for name, _ in rows], fontsize=8)
+    ax.set_yticklabels([name for name, _, _ in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.axvline(1.0, color="grey", linewidth=0.8)
-    ax.set_xlabel(f"relative speed ({reference} = 1; longer is better; log scale)")
+    ax.set_xlabel(
+        f"relative to {reference} (= 1), log scale; longer is better (faster, or less memory)"
+    )
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import platform
 import resource
@@ -47,11 +48,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--results", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--seed", type=int, help="random seed of the generated mail")
     p.add_argument("--op-timeout", type=float, help="seconds before one operation is an error")
+    p.add_argument(
+        "--from-records",
+        metavar="JSON",
+        help="only re-render the report from a run's saved *-records.json (same options)",
+    )
     args = p.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.duration = args.duration or (3.0 if args.quick else 15.0)
     args.idle = args.idle or (100 if args.quick else 1000)
-    args.op_timeout = args.op_timeout or (60.0 if args.quick else 600.0)
+    args.op_timeout = args.op_timeout or (30.0 if args.quick else 600.0)
     for name in args.servers.split(","):
         if name not in ALL_SERVERS:
             p.error(f"unknown server {name!r}; choose from {', '.join(ALL_SERVERS)}")
@@ -166,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed:
         profile = dataclasses.replace(profile, seed=args.seed)
     workloads = args.workloads.split(",")
+    if args.from_records:
+        with open(args.from_records) as f:
+            _write(args, profile, [Record(**r) for r in json.load(f)])
+        return 0
     os.makedirs(args.workdir, exist_ok=True)
     say(f"seeding {profile} in {args.workdir} (cached after the first time)")
     started = time.monotonic()
@@ -282,6 +292,8 @@ def _write(args: argparse.Namespace, profile: Profile, records: list[Record]) ->
     os.makedirs(args.results, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     base = os.path.join(args.results, f"bench-{stamp}{'-quick' if args.quick else ''}")
+    with open(base + "-records.json", "w") as f:
+        json.dump([dataclasses.asdict(r) for r in records], f, allow_nan=True)
     quick = " (--quick)" if args.quick else ""
     header = [
         f"# mailsuite benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{quick}",

@@ -22,6 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 class Mailsuite(Server):
     name = "mailsuite"
     optional = PROTOCOLS
+    workers = 1  # [server] workers: processes sharing the listening sockets
 
     def _twistd(self) -> str:
         return os.path.join(os.path.dirname(sys.executable), "twistd")
@@ -44,6 +45,7 @@ class Mailsuite(Server):
 [server]
 hostname = "localhost"
 state_dir = "{d}/state"
+workers = {self.workers}
 
 [tls]
 cert = "{d}/tls/cert.pem"
@@ -116,3 +118,10 @@ level = "info"  # start-up logs "mailsuite: ready", which the harness waits for
                 return own + b"".join(f.readlines()[-lines:]).decode("utf-8", "replace")
         except OSError:
             return own
+
+
+class MailsuiteWorkers2(Mailsuite):
+    """mailsuite with ``[server] workers = 2``: a master and two worker processes."""
+
+    name = "mailsuite-2w"
+    workers = 2

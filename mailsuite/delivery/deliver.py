@@ -207,9 +207,13 @@ def _store_copy(
             name = INBOX
             box = store.open_mailbox(INBOX)
     try:
-        reader = io.BufferedReader(PrefixedReader(prefix, spool.open()), 256 * 1024)
-        with reader:
-            box.append(reader, flags)
+        small = spool.in_memory()
+        if small is not None:
+            box.append(prefix + small, flags)  # lets the store check quota before writing
+        else:
+            reader = io.BufferedReader(PrefixedReader(prefix, spool.open()), 256 * 1024)
+            with reader:
+                box.append(reader, flags)
     finally:
         box.close()
     return name

@@ -83,6 +83,12 @@ class Spool:
             return open(self._path, "rb")  # noqa: SIM115 - the caller closes it
         return io.BytesIO(self._frozen or b"")
 
+    def in_memory(self) -> bytes | None:
+        """The whole body when it is small enough to be held in memory, else None."""
+        if not self._finished or self._closed:
+            raise ValueError("spool not readable")
+        return self._frozen if self._path is None else None
+
     def read_head(self, limit: int = 64 * 1024) -> bytes:
         """The first ``limit`` bytes (enough for most header blocks)."""
         with self.open() as f:

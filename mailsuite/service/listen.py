@@ -29,8 +29,6 @@ from twisted.internet.endpoints import (
     TCP6ServerEndpoint,
     UNIXServerEndpoint,
 )
-from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.lockfile import FilesystemLock
 
@@ -116,9 +114,12 @@ class ListenerPlan:
 class _AdoptedUnixPort(unix.Port):
     """A Unix listening port that leaves the socket file alone when it stops.
 
-    Twisted's own port unlinks its path on close; the file belongs to the
-    master here and the sibling workers still accept on it.
+    Twisted's own port unlinks its path and shuts the socket down on close
+    (only its TCP port spares adopted sockets that); the socket and its file
+    belong to the master here and the sibling workers still accept on them.
     """
+
+    _shouldShutdown = False
 
     def connectionLost(self, reason: Any) -> None:
         tcp.Port.connectionLost(self, reason)
@@ -127,12 +128,12 @@ class _AdoptedUnixPort(unix.Port):
 class AdoptedPortService(service.Service):
     """Accepts on a listening socket inherited from the master process."""
 
-    def __init__(self, reactor: Any, fd: int, factory: Factory, name: str) -> None:
+    def __init__(self, reactor: Any, fd: int, factory: Any, name: str) -> None:
         self._reactor = reactor
         self._fd = fd
-        self._factory = factory
+        self.factory = factory
         self.setName(name)
-        self.port: IListeningPort | None = None
+        self.port: Any = None  # the IListeningPort while running
 
     def startService(self) -> None:
         super().startService()
@@ -140,11 +141,11 @@ class AdoptedPortService(service.Service):
         family = probe.family
         probe.close()
         if family == socket.AF_UNIX:
-            port = _AdoptedUnixPort._fromListeningDescriptor(self._reactor, self._fd, self._factory)
+            port = _AdoptedUnixPort._fromListeningDescriptor(self._reactor, self._fd, self.factory)
             port.startListening()
             self.port = port
         else:
-            self.port = self._reactor.adoptStreamPort(self._fd, family, self._factory)
+            self.port = self._reactor.adoptStreamPort(self._fd, family, self.factory)
 
     def stopService(self) -> Any:
         super().stopService()
@@ -183,7 +184,7 @@ def _bind_unix(path: str, mode: int, plan: ListenerPlan, config_key: str) -> soc
             None, path, f"{config_key}: socket in use by another running server"
         )
     plan.locks.append(lock)
-    if lock.clean and os.path.exists(path):
+    if not lock.clean and os.path.exists(path):  # broke a dead owner's lock
         os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -198,9 +199,7 @@ def _bind_unix(path: str, mode: int, plan: ListenerPlan, config_key: str) -> soc
     return sock
 
 
-def _adopted_or_missing(
-    ctx: Any, key: str, factory: Factory, name: str
-) -> service.IService:
+def _adopted_or_missing(ctx: Any, key: str, factory: Any, name: str) -> service.Service:
     fd = ctx.listeners.fds.get(key)
     if fd is None:
         # The master's settings differ from ours (edited config, then a worker
@@ -213,15 +212,13 @@ def _adopted_or_missing(
     return AdoptedPortService(ctx.reactor, fd, factory, name)
 
 
-def _placeholder(name: str) -> service.IService:
+def _placeholder(name: str) -> service.Service:
     svc = service.Service()
     svc.setName(name)
     return svc
 
 
-def tcp_service(
-    ctx: Any, value: str, config_key: str, factory: Factory, name: str
-) -> service.IService:
+def tcp_service(ctx: Any, value: str, config_key: str, factory: Any, name: str) -> Any:
     """A service listening on ``value`` ("host:port") for ``factory``.
 
     Args:
@@ -230,6 +227,11 @@ def tcp_service(
         config_key: where it came from, for errors, e.g. ``"[imap] listen[0]"``.
         factory: the protocol factory (already TLS-wrapped where needed).
         name: the service name.
+
+    Returns:
+        An IService: a ``StreamServerEndpointService`` (one process; it has
+        ``_raiseSynchronously`` set so a port in use stops start-up), an
+        ``AdoptedPortService`` (worker) or an inert placeholder (master).
 
     Raises:
         ConfigError: the address is malformed.
@@ -246,6 +248,7 @@ def tcp_service(
             endpoint = TCP4ServerEndpoint(ctx.reactor, port, backlog=BACKLOG, interface=host)
         svc = StreamServerEndpointService(endpoint, factory)
         svc.setName(name)
+        svc._raiseSynchronously = True  # a port in use stops start-up
         return svc
     if plan.bind:
         plan.sockets[key] = _bind_tcp(host, port, value, config_key)
@@ -254,8 +257,8 @@ def tcp_service(
 
 
 def unix_service(
-    ctx: Any, path: str, config_key: str, factory: Factory, name: str, mode: int = 0o660
-) -> service.IService:
+    ctx: Any, path: str, config_key: str, factory: Any, name: str, mode: int = 0o660
+) -> Any:
     """A service listening on the Unix socket ``path`` (already resolved) for ``factory``.
 
     Raises:
@@ -268,6 +271,7 @@ def unix_service(
         endpoint = UNIXServerEndpoint(ctx.reactor, path, backlog=BACKLOG, mode=mode, wantPID=True)
         svc = StreamServerEndpointService(endpoint, factory)
         svc.setName(name)
+        svc._raiseSynchronously = True
         return svc
     if plan.bind:
         plan.sockets[key] = _bind_unix(path, mode, plan, config_key)

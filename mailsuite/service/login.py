@@ -13,7 +13,6 @@ import ipaddress
 from typing import Any
 
 from twisted.application import service
-from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -25,11 +24,12 @@ from mailsuite.protocols.login.imap_frontend import ImapFrontendFactory
 from mailsuite.protocols.login.pop3_frontend import Pop3FrontendFactory
 from mailsuite.protocols.login.proxy_listener import ProxyHeaderFactory
 from mailsuite.protocols.login.routing import HashRing, Router
-from mailsuite.service import imap as imap_service
-from mailsuite.service import pop3 as pop3_service
 from mailsuite.protocols.pop3.server import ServerConfig as Pop3ServerConfig
 from mailsuite.protocols.pop3.session import SessionConfig as Pop3SessionConfig
 from mailsuite.protocols.pop3.uidl import compile_uidl_format
+from mailsuite.service import imap as imap_service
+from mailsuite.service import listen
+from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.context import ServiceContext
 from mailsuite.service.login_handover import pop3_handover
 from mailsuite.service.pop3 import parse_listen
@@ -40,7 +40,9 @@ log = Logger()
 _SECURITY = ("none", "starttls", "ssl")
 
 
-def parse_networks(values: list[str], key: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def parse_networks(
+    values: list[str], key: str
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """``["10.0.0.0/8", "127.0.0.1"]`` -> networks; a bad entry stops start-up naming it."""
     out = []
     for i, value in enumerate(values):
@@ -61,7 +63,8 @@ def _check(settings: Settings) -> None:
     proxy = settings.proxy
     if proxy.backend_tls not in _SECURITY:
         raise ConfigError(
-            f"[proxy] backend_tls: expected one of {', '.join(_SECURITY)}, got {proxy.backend_tls!r}"
+            f"[proxy] backend_tls: expected one of {', '.join(_SECURITY)},"
+            f" got {proxy.backend_tls!r}"
         )
     for key in ("connect_timeout_s", "login_timeout_s"):
         if getattr(proxy, key) <= 0:
@@ -139,10 +142,13 @@ def _listeners(
 ) -> list[Any]:
     services = []
     for i, value in enumerate(values):
-        host, port = parse_listen(value, f"[proxy] {key}[{i}]")
-        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, factory) if tls else factory
-        svc = StreamServerEndpointService(_endpoint(ctx, host, port), wrapped)
-        svc.setName(f"{name}:{value}")
+        wrapped = (
+            TLSMemoryBIOFactory(ctx.tls_options, False, factory)  # type: ignore[arg-type]
+            if tls
+            else factory
+        )
+        # Binds, or adopts the master's socket when [server] workers > 1.
+        svc = listen.tcp_service(ctx, value, f"[proxy] {key}[{i}]", wrapped, f"{name}:{value}")
         svc._raiseSynchronously = True  # a port in use stops start-up
         services.append(svc)
     return services
@@ -165,8 +171,7 @@ def _frontends(ctx: ServiceContext, trusted: list[Any]) -> list[Any]:
         ctx, "imaps-login", proxy.imap_tls_listen, "imap_tls_listen", imap_tls, True
     )
     log.info(
-        "login: front end on IMAP {imap} / {imaps}, POP3 {pop3} / {pop3s};"
-        " {n} hashed backend(s)",
+        "login: front end on IMAP {imap} / {imaps}, POP3 {pop3} / {pop3s}; {n} hashed backend(s)",
         imap=", ".join(proxy.imap_listen) or "-",
         imaps=", ".join(proxy.imap_tls_listen) or "-",
         pop3=", ".join(proxy.pop3_listen) or "-",
@@ -197,7 +202,8 @@ def _haproxy_listeners(ctx: ServiceContext, trusted: list[Any]) -> list[Any]:
         sub_ctx = dataclasses.replace(
             ctx, settings=dataclasses.replace(settings, **{proto: only_these})
         )
-        for svc in build(sub_ctx):
+        built: list[Any] = build(sub_ctx)
+        for svc in built:
             svc.factory = ProxyHeaderFactory(svc.factory, trusted, ctx.reactor)
             svc.setName(f"{proto}-haproxy:{svc.name.split(':', 1)[-1]}")
             services.append(svc)

@@ -67,6 +67,7 @@ STOP_TIMEOUT_S = 10.0  # SIGTERM, then SIGKILL after this long
 MAX_LOG_LINE_BYTES = 1024 * 1024  # a longer line without newline is passed on raw
 FIRST_INHERITED_FD = 3  # 0 settings/lifeline, 1 log events, 2 stderr
 READY_KEY = "mailsuite_worker_ready"  # set on the worker's "started" log event
+TRACEBACK_KEY = "mailsuite_traceback"  # a worker's failure, formatted where it happened
 _COMPOSE_READY = "mailsuite: ready"  # the worker's own ready line: the master says it
 
 
@@ -86,6 +87,20 @@ def describe_exit(pid: int, reason: Failure) -> str:
     if code:
         return f"child {pid} returned error {code}"
     return f"child {pid} exited"
+
+
+class _RemoteFailure:
+    """Stands in for a worker's Failure: log observers only ask it for its traceback."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def getTraceback(self, *args: Any, **kwargs: Any) -> str:
+        return self._text
+
+    def getErrorMessage(self) -> str:
+        lines = self._text.strip().splitlines()
+        return lines[-1] if lines else ""
 
 
 @dataclasses.dataclass(eq=False)
@@ -110,7 +125,8 @@ class _WorkerProtocol(ProcessProtocol):
 
     def connectionMade(self) -> None:
         # Stdin stays open after this: its EOF tells the worker the master is gone.
-        self.transport.write(self._settings_line)  # type: ignore[union-attr]
+        transport: Any = self.transport
+        transport.write(self._settings_line)
 
     def childDataReceived(self, childFD: int, data: bytes) -> None:
         buf = self._buffers.get(childFD, b"") + data
@@ -255,20 +271,22 @@ class WorkerSupervisor(service.Service):
                 childFDs=child_fds,
             )
         except OSError as e:
-            log.error(
-                "master: service(mailsuite): fork() failed: {why} (retrying)", why=e.strerror
-            )
+            log.error("master: service(mailsuite): fork() failed: {why} (retrying)", why=e.strerror)
             self._schedule_restart(slot)
             return
         worker.pid = transport.pid
         self.workers[worker.pid] = worker
         self._slots[slot] = worker
-        log.info("master: service(mailsuite): started child {pid} (worker {slot})",
-                 pid=worker.pid, slot=slot)
+        log.info(
+            "master: service(mailsuite): started child {pid} (worker {slot})",
+            pid=worker.pid,
+            slot=slot,
+        )
 
     def _signal(self, worker: _Worker, name: str) -> None:
         try:
-            worker.protocol.transport.signalProcess(name)  # type: ignore[union-attr]
+            transport: Any = worker.protocol.transport
+            transport.signalProcess(name)
         except error.ProcessExitedAlready:
             pass
 
@@ -359,10 +377,6 @@ class WorkerSupervisor(service.Service):
         except ValueError:
             self.relay_stderr(protocol, line)
             return
-        if event.get(READY_KEY):
-            if worker is not None:
-                self.worker_ready(worker)
-            return
         if event.get("log_format") == _COMPOSE_READY:
             return  # the master announces readiness once every worker is up
         system = event.get("log_system")
@@ -371,8 +385,13 @@ class WorkerSupervisor(service.Service):
             level_name = getattr(level, "name", "-")
             system = f"{event.get('log_namespace', '-')}#{level_name}"
         event["log_system"] = f"{system} worker={pid}"
+        traceback = event.pop(TRACEBACK_KEY, None)
+        if isinstance(traceback, str):
+            event["log_failure"] = _RemoteFailure(traceback)
         event["mailsuite_worker_pid"] = pid
         self._publish(event)
+        if event.get(READY_KEY) and worker is not None:
+            self.worker_ready(worker)
 
     def relay_stderr(self, protocol: _WorkerProtocol, line: bytes) -> None:
         worker = protocol.worker

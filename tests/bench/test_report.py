@@ -71,3 +71,15 @@ def test_csv_and_chart_are_written(tmp_path: Path) -> None:
     assert by[("imap_mixed", "mailsuite")]["median"] == ""
     assert write_chart(str(tmp_path / "r.png"), table, SERVERS, "dovecot-tuned")
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_saved_records_render_the_same_report(tmp_path: Path) -> None:
+    """Records saved as JSON (as a run does) re-render to the identical table."""
+    import dataclasses
+    import json
+
+    saved = json.dumps([dataclasses.asdict(r) for r in _records()])
+    again = [Record(**r) for r in json.loads(saved)]
+    a = write_markdown(str(tmp_path / "a.md"), aggregate(_records()), SERVERS, ["# t"])
+    b = write_markdown(str(tmp_path / "b.md"), aggregate(again), SERVERS, ["# t"])
+    assert a == b

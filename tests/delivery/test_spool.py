@@ -61,3 +61,16 @@ def test_prefixed_reader_yields_prefix_then_body_in_any_read_size() -> None:
         while chunk := reader.read(size):
             out += chunk
         assert out == b"Head: 1\r\nbody\r\n"
+
+
+def test_in_memory_gives_small_bodies_only(tmp_path) -> None:
+    """in_memory() returns a small body's bytes and None once the body went to disk."""
+    small = Spool(memory_bytes=10)
+    small.write(b"abc")
+    small.finish()
+    assert small.in_memory() == b"abc"
+    big = Spool(str(tmp_path), memory_bytes=2)
+    big.write(b"abcdef")
+    big.finish()
+    assert big.in_memory() is None
+    big.close()

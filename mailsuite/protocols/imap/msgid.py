@@ -10,12 +10,17 @@ inside an id drops quoting, backslash escapes, comments and white space
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 __all__ = ["message_ids"]
 
 MAX_ID_CHARS: Final = 1000  # longer "ids" are junk; RFC 5322 lines are 998 octets
 _WSP: Final = frozenset(" \t\r\n")
+# Without quotes, comments or escapes an id is simply what lies between "<" and ">".
+_NEEDS_SCANNER: Final = re.compile(r'["(\\]')
+_SIMPLE_ID: Final = re.compile(r"<([^<>]*)>")
+_WSP_RUN: Final = re.compile(r"[ \t\r\n]+")
 
 
 def _skip_comment(value: str, i: int) -> int:
@@ -102,6 +107,14 @@ def message_ids(value: str | None, *, loose: bool = False) -> list[str]:
     if not value:
         return []
     ids: list[str] = []
+    if _NEEDS_SCANNER.search(value) is None:
+        # The common case, done by the regex engine: same result as the scanner below.
+        for found in _SIMPLE_ID.findall(value):
+            if " " in found or "\t" in found or "\n" in found or "\r" in found:
+                found = _WSP_RUN.sub("", found)
+            if 0 < len(found) <= MAX_ID_CHARS:
+                ids.append(found)
+        return ids or _loose(value, loose)
     i = 0
     n = len(value)
     while i < n:
@@ -117,8 +130,14 @@ def message_ids(value: str | None, *, loose: bool = False) -> list[str]:
             i = _skip_quoted(value, i)
         else:
             i += 1
-    if not ids and loose:
-        bare = value.strip()
-        if "@" in bare and not any(ch in _WSP or ch in "<>()" for ch in bare):
-            ids.append(bare[:MAX_ID_CHARS])
-    return ids
+    return ids or _loose(value, loose)
+
+
+def _loose(value: str, loose: bool) -> list[str]:
+    """A bare ``local@domain`` Message-ID (no angle brackets), when allowed."""
+    if not loose:
+        return []
+    bare = value.strip()
+    if "@" in bare and not any(ch in _WSP or ch in '<>()"' for ch in bare):
+        return [bare[:MAX_ID_CHARS]]
+    return []

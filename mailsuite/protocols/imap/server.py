@@ -154,6 +154,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
         self.session: ImapSession | None = None
         self.gate = _WriteGate()
         self.lost = False
+        self.bytes_in = 0
+        self.bytes_out = 0
         self._framer = self._new_framer()
         self._queue: deque[Event] = deque()
         self._busy = False
@@ -203,6 +205,7 @@ class ImapProtocol(Protocol, TimeoutMixin):
             session_config,
             self.config.changes,
         )
+        self.session.traffic = self._traffic
         transport.registerProducer(self.gate, True)
         set_no_delay = getattr(transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
@@ -220,7 +223,11 @@ class ImapProtocol(Protocol, TimeoutMixin):
         )
         self.write(self.session.greeting())
 
+    def _traffic(self) -> str:
+        return f"in={self.bytes_in} out={self.bytes_out}"
+
     def dataReceived(self, data: bytes) -> None:
+        self.bytes_in += len(data)
         if self._closing:
             return
         self.resetTimeout()
@@ -346,6 +353,7 @@ class ImapProtocol(Protocol, TimeoutMixin):
     def write(self, data: bytes) -> None:
         transport: Any = self.transport
         if data and not self.lost and transport is not None:
+            self.bytes_out += len(data)
             transport.write(data)
 
     def _close(self) -> None:

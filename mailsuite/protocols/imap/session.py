@@ -239,6 +239,8 @@ class ImapSession:
         self.dirty = True
         self.fresh: MailboxSnapshot | None = None
         self._logout: Callable[[], object] | None = None
+        #: Set by the server: "in=N out=M" for the log line at the end, like Dovecot's.
+        self.traffic: Callable[[], str] | None = None
         self._bad_commands = 0
         self._preauth_commands = 0
         self._finished = False
@@ -502,7 +504,7 @@ class ImapSession:
 
     # -- the end -------------------------------------------------------------------
 
-    async def disconnected(self) -> None:
+    async def disconnected(self, reason: str = "Disconnected") -> None:
         """The connection is gone (or LOGOUT done): release the mailbox and the login."""
         if self._finished:
             return
@@ -519,8 +521,12 @@ class ImapSession:
                     logout()
                 except Exception:
                     self.log.failure("{prefix}: auth logout failed", prefix=self.log_prefix)
+            how = "" if self.username else f" before logging in (rip={self.context.remote_ip})"
+            traffic = f" {self.traffic()}" if self.traffic is not None else ""
             self.log.info(
-                "{prefix}: Disconnected{how}",
+                "{prefix}: {reason}{how}{traffic}",
                 prefix=self.log_prefix,
-                how="" if self.username else f" before logging in (rip={self.context.remote_ip})",
+                reason=reason,
+                how=how,
+                traffic=traffic,
             )

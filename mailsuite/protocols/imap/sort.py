@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import calendar
 import email.utils
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from mailsuite.errors import ErrorKind, MailError
@@ -39,9 +40,25 @@ SORT_KEYS: Final = frozenset(
     {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"}
 )
 _RECORD_KEYS: Final = frozenset({"ARRIVAL", "SIZE"})
+# Keys the store's header cache answers with one small JSON load (no address lists).
+_FIELD_KEYS: Final = frozenset({"ARRIVAL", "SIZE", "DATE", "SUBJECT"})
 # ENVELOPE's stand-ins for a missing local part / domain (RFC 3501 7.4.2 via the message package).
 _NO_MAILBOX: Final = "MISSING_MAILBOX"
 _NO_DOMAIN: Final = "MISSING_DOMAIN"
+
+
+# The shape nearly every Date: field has (RFC 5322 3.3), parsed without email.utils:
+# [day-of-week ","] day month 4-digit-year hour ":" minute [":" second] [zone].
+_COMMON_DATE: Final = re.compile(
+    r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"(?:\s+(?:([+-])(\d{2})(\d{2})|GMT|UTC?|Z))?\s*(?:\(.*\))?\s*\Z"
+)
+_MONTHS: Final = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 class UnknownSortKey(ValueError):
@@ -61,6 +78,16 @@ def sent_date(date_value: str | None, internal_date: float) -> float:
         zone counts as UTC, as section 2.2 says), else ``internal_date``.
     """
     if date_value:
+        m = _COMMON_DATE.match(date_value)
+        if m is not None:
+            month = _MONTHS.get(m.group(2).lower())
+            day, hour, minute, second = (int(m.group(n) or 0) for n in (1, 4, 5, 6))
+            if month and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60:
+                stamp = calendar.timegm((int(m.group(3)), month, day, hour, minute, second))
+                if m.group(7):
+                    offset = int(m.group(8)) * 3600 + int(m.group(9)) * 60
+                    stamp -= offset if m.group(7) == "+" else -offset
+                return float(stamp)
         try:
             parts = email.utils.parsedate_tz(date_value)
             if parts is not None:
@@ -74,13 +101,9 @@ def sent_date(date_value: str | None, internal_date: float) -> float:
     return internal_date
 
 
-def _first(addresses: tuple[Address, ...] | None) -> Address | None:
-    return addresses[0] if addresses else None
-
-
 def _mailbox_key(addresses: tuple[Address, ...] | None) -> str:
     """RFC 5256 3: the addr-mailbox of the first address, i;ascii-casemap."""
-    first = _first(addresses)
+    first = addresses[0] if addresses else None
     if first is None or not first.mailbox or first.mailbox == _NO_MAILBOX:
         return ""
     return ascii_casemap(first.mailbox)
@@ -88,7 +111,7 @@ def _mailbox_key(addresses: tuple[Address, ...] | None) -> str:
 
 def _display_key(addresses: tuple[Address, ...] | None) -> str:
     """RFC 5957 3: the decoded display name of the first address, else its addr-spec."""
-    first = _first(addresses)
+    first = addresses[0] if addresses else None
     if first is None:
         return ""
     if first.name:
@@ -102,27 +125,54 @@ def _display_key(addresses: tuple[Address, ...] | None) -> str:
     return ascii_casemap(f"{local}@{host}" if local and host else local or host or "")
 
 
-def _key_of(name: str, rec: MessageRecord, env: Envelope | None) -> Any:
-    if name == "ARRIVAL":
-        return rec.internal_date
-    if name == "SIZE":
-        return rec.rfc822_size
-    assert env is not None
-    if name == "DATE":
-        return sent_date(env.date, rec.internal_date)
-    if name == "SUBJECT":
-        return ascii_casemap(base_subject(env.subject))
-    if name == "FROM":
-        return _mailbox_key(env.from_)
-    if name == "TO":
-        return _mailbox_key(env.to)
-    if name == "CC":
-        return _mailbox_key(env.cc)
-    if name == "DISPLAYFROM":
-        return _display_key(env.from_)
-    if name == "DISPLAYTO":
-        return _display_key(env.to)
-    raise UnknownSortKey(f"Unknown sort key {name}")
+class _Keys:
+    """Key computation for one SORT, with the base subjects memoised (threads repeat them)."""
+
+    __slots__ = ("_subjects",)
+
+    def __init__(self) -> None:
+        self._subjects: dict[str | None, str] = {}
+
+    def subject(self, raw: str | None) -> str:
+        key = self._subjects.get(raw)
+        if key is None:
+            key = self._subjects[raw] = ascii_casemap(base_subject(raw))
+        return key
+
+    def of(
+        self, name: str, rec: MessageRecord, env: Envelope | None, fields: _Fields | None
+    ) -> Any:
+        if name == "ARRIVAL":
+            return rec.internal_date
+        if name == "SIZE":
+            return rec.rfc822_size
+        if fields is not None:
+            if name == "DATE":
+                return sent_date(_first(fields.get("date")), rec.internal_date)
+            return self.subject(_first(fields.get("subject")))
+        assert env is not None
+        if name == "DATE":
+            return sent_date(env.date, rec.internal_date)
+        if name == "SUBJECT":
+            return self.subject(env.subject)
+        if name == "FROM":
+            return _mailbox_key(env.from_)
+        if name == "TO":
+            return _mailbox_key(env.to)
+        if name == "CC":
+            return _mailbox_key(env.cc)
+        if name == "DISPLAYFROM":
+            return _display_key(env.from_)
+        if name == "DISPLAYTO":
+            return _display_key(env.to)
+        raise UnknownSortKey(f"Unknown sort key {name}")
+
+
+_Fields = Mapping[str, list[str]]
+
+
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
 
 
 def sort_uids(
@@ -130,6 +180,8 @@ def sort_uids(
     uids: Iterable[int],
     snapshot: MailboxSnapshot,
     load_envelope: Callable[[int], Envelope],
+    *,
+    load_fields: Callable[[int], _Fields] | None = None,
 ) -> list[int]:
     """Order ``uids`` by the SORT criteria.
 
@@ -144,6 +196,10 @@ def sort_uids(
             positions in it, and break ties).
         load_envelope: UID -> ENVELOPE (``Mailbox.envelope``, cached). A
             :class:`MailError` EXPUNGED drops the message, as SEARCH does.
+        load_fields: UID -> {lower-case field: [raw values]}, the store's header
+            cache (``thread.fields_loader``); when given and only ARRIVAL, SIZE,
+            DATE and SUBJECT are asked for, it is used instead of the envelope
+            (the same raw values, several times cheaper to load).
 
     Returns:
         The UIDs in sort order (the session maps them to sequence numbers
@@ -159,18 +215,26 @@ def sort_uids(
     wanted = set(uids)
     # Records in sequence order: the order equal messages keep (the final tie-break).
     rows = [rec for rec in snapshot.messages if rec.uid in wanted]
-    needs_env = any(name not in _RECORD_KEYS for name, _ in criteria)
+    names = [name for name, _ in criteria]
+    needs_load = any(name not in _RECORD_KEYS for name in names)
+    use_fields = load_fields is not None and all(name in _FIELD_KEYS for name in names)
+    keys = _Keys()
     keyed: list[tuple[list[Any], int]] = []
     for rec in rows:
         env: Envelope | None = None
-        if needs_env:
+        fields: _Fields | None = None
+        if needs_load:
             try:
-                env = load_envelope(rec.uid)
+                if use_fields:
+                    assert load_fields is not None
+                    fields = load_fields(rec.uid)
+                else:
+                    env = load_envelope(rec.uid)
             except MailError as e:
                 if e.kind is not ErrorKind.EXPUNGED:
                     raise
                 continue
-        keyed.append(([_key_of(name, rec, env) for name, _ in criteria], rec.uid))
+        keyed.append(([keys.of(name, rec, env, fields) for name in names], rec.uid))
     # Stable sorts from the least significant key up: each REVERSE flips only its
     # own key, and equal messages keep the sequence order they started in.
     for pos in range(len(criteria) - 1, -1, -1):

@@ -18,6 +18,7 @@ thousands of ids) cost no recursion and stay near linear.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from mailsuite.errors import ErrorKind, MailError
@@ -36,6 +37,18 @@ THREAD_FIELDS: Final = ("date", "subject", "message-id", "in-reply-to", "referen
 MAX_REFERENCES: Final = 1000  # ids used per message; the last ones matter most
 
 Fields = Mapping[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One message as the algorithms see it."""
+
+    seq: int
+    uid: int
+    date: float  # RFC 5256 2.2 sent date
+    subject: str  # i;ascii-casemap key of the base subject
+    refwd: bool  # the subject marked a reply or forward
+    fields: Fields
 
 
 class _Node:
@@ -88,10 +101,11 @@ def _unlink(child: _Node) -> None:
 
 def _load_all(
     uids: Iterable[int], snapshot: MailboxSnapshot, load_fields: Callable[[int], Fields]
-) -> list[tuple[int, int, float, Fields]]:
-    """(sequence, uid, sent date, fields) in sequence order; expunged messages dropped."""
+) -> list[_Row]:
+    """The messages in sequence order; expunged ones dropped."""
     wanted = set(uids)
-    out = []
+    out: list[_Row] = []
+    subjects: dict[str | None, tuple[str, bool]] = {}  # a thread repeats its subject
     for i, rec in enumerate(snapshot.messages):
         if rec.uid not in wanted:
             continue
@@ -101,7 +115,13 @@ def _load_all(
             if e.kind is not ErrorKind.EXPUNGED:
                 raise
             continue
-        out.append((i + 1, rec.uid, sent_date(_first(fields, "date"), rec.internal_date), fields))
+        raw = _first(fields, "subject")
+        subject = subjects.get(raw)
+        if subject is None:
+            base = extract_base_subject(raw)
+            subject = subjects[raw] = (ascii_casemap(base.text), base.reply_or_forward)
+        date = sent_date(_first(fields, "date"), rec.internal_date)
+        out.append(_Row(i + 1, rec.uid, date, subject[0], subject[1], fields))
     return out
 
 
@@ -131,12 +151,11 @@ def _freeze(roots: list[_Node]) -> list[ThreadNode]:
     return [built[id(r)] for r in roots]
 
 
-def _ordered_subject(rows: list[tuple[int, int, float, Fields]]) -> list[ThreadNode]:
+def _ordered_subject(rows: list[_Row]) -> list[ThreadNode]:
     """RFC 5256 section 5 ORDEREDSUBJECT: group by base subject, children of the first."""
     groups: dict[str, list[tuple[float, int, int]]] = {}
-    for seq, uid, date, fields in rows:
-        key = ascii_casemap(extract_base_subject(_first(fields, "subject")).text)
-        groups.setdefault(key, []).append((date, seq, uid))
+    for row in rows:
+        groups.setdefault(row.subject, []).append((row.date, row.seq, row.uid))
     threads: list[tuple[tuple[float, int], ThreadNode]] = []
     for members in groups.values():
         members.sort()
@@ -147,7 +166,7 @@ def _ordered_subject(rows: list[tuple[int, int, float, Fields]]) -> list[ThreadN
     return [t for _k, t in threads]
 
 
-def _build_links(rows: list[tuple[int, int, float, Fields]]) -> list[_Node]:
+def _build_links(rows: list[_Row]) -> list[_Node]:
     """Steps 1 and 2: containers linked by References/In-Reply-To; returns the root set."""
     table: dict[str, _Node] = {}
     every: list[_Node] = []
@@ -159,7 +178,8 @@ def _build_links(rows: list[tuple[int, int, float, Fields]]) -> list[_Node]:
             every.append(node)
         return node
 
-    for seq, uid, date, fields in rows:
+    for row in rows:
+        fields = row.fields
         ids = message_ids(_first(fields, "message-id"), loose=True)
         mid = ids[0] if ids else None
         node = table.get(mid) if mid is not None else None
@@ -170,9 +190,8 @@ def _build_links(rows: list[tuple[int, int, float, Fields]]) -> list[_Node]:
             every.append(node)
             if mid is not None and mid not in table:
                 table[mid] = node
-        node.uid, node.seq, node.date = uid, seq, date
-        base = extract_base_subject(_first(fields, "subject"))
-        node.subject, node.refwd = ascii_casemap(base.text), base.reply_or_forward
+        node.uid, node.seq, node.date = row.uid, row.seq, row.date
+        node.subject, node.refwd = row.subject, row.refwd
         refs: list[str] = []
         for value in fields.get("references", ()):
             refs.extend(message_ids(value))
@@ -306,7 +325,7 @@ def _sort_all(roots: list[_Node]) -> None:
     roots.sort(key=_sort_key)
 
 
-def _references(rows: list[tuple[int, int, float, Fields]]) -> list[ThreadNode]:
+def _references(rows: list[_Row]) -> list[ThreadNode]:
     roots = _build_links(rows)  # steps 1-2 (step 3, the id table, ends with it)
     roots = _prune(roots)  # step 3 (the RFC's "(4)" numbering aside)
     for root in roots:  # step 4: top-level siblings by date; dummies by their first child

@@ -194,7 +194,10 @@ class DeliveryBackend:
             if out.kind != "redirect":
                 # A vacation answer is complete in itself (it does not read the spool),
                 # so it is not worth holding this recipient's reply for.
-                self._send(out, spool).addErrback(_report, failed)
+                try:
+                    self._send(out, spool).addErrback(_report, failed)
+                except Exception as e:
+                    failed(e)
                 continue
             try:
                 await self._send(out, spool)

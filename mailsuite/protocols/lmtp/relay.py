@@ -21,6 +21,7 @@ from mailsuite.errors import ConfigError
 __all__ = ["LfReader", "RelaySender", "parse_relay"]
 
 RELAY_TIMEOUT_S = 120.0  # whole SMTP transaction to the relay
+RELAY_CONNECT_TIMEOUT_S = 30.0
 
 
 def parse_relay(value: str) -> tuple[str, int]:
@@ -98,16 +99,34 @@ class RelaySender:
             message: Any = LfReader(PrefixedReader(out.prefix, spool.open()))
         else:
             message = LfReader(io.BytesIO(out.prefix))
-        d = smtp.sendmail(
-            self._host,
+        connector: Any = None
+
+        def cancel(_: Deferred[Any]) -> None:
+            if connector is not None:
+                connector.disconnect()
+
+        d: Deferred[Any] = Deferred(cancel)
+        # Built by hand rather than smtp.sendmail(): no retries (the message file is
+        # consumed by the first attempt; the MTA retries the whole delivery), no
+        # STARTTLS demand on a loopback relay, and a connect timeout.
+        factory = smtp.ESMTPSenderFactory(
+            None,
+            None,
             out.sender.encode("utf-8"),
             [r.encode("utf-8") for r in out.recipients],
             message,
-            senderDomainName=self._helo,
-            port=self._port,
-            reactor=self._reactor,
+            d,
+            retries=0,
+            timeout=RELAY_TIMEOUT_S,
+            heloFallback=True,
+            requireAuthentication=False,
+            requireTransportSecurity=False,
+            hostname=self._host,
         )
-
+        factory.domain = self._helo.encode("utf-8")
+        connector = self._reactor.connectTCP(
+            self._host, self._port, factory, timeout=RELAY_CONNECT_TIMEOUT_S
+        )
         # A relay that accepts the connection and then stalls must not hold the
         # LMTP reply (and the MTA's connection) forever.
         d.addTimeout(RELAY_TIMEOUT_S, self._reactor)

@@ -182,6 +182,9 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
             case DataChunk(data=data):
                 session.body(data)
             case DataEnd():
+                # Storing many large copies may take longer than the idle timeout;
+                # the client is waiting for us, not idle.
+                self.setTimeout(None)
                 self._run(session.body_end(self._write))
             case CommandLine(line=line):
                 if self._debug:
@@ -220,6 +223,8 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
             self._closed = True
             self._transport.loseConnection()
         self._busy = False
+        if self.timeOut is None and not self._closed:
+            self.setTimeout(self._timeout_s)
         self._pump()
 
     def _internal_error(self, failure: Failure) -> None:

@@ -222,7 +222,9 @@ class ImapBackendLogin:
     def _login(self) -> list[Action]:
         out = b""
         if self.id_fields:
-            pairs = " ".join(_quote(k).decode() + " " + _quote(v).decode() for k, v in self.id_fields)
+            pairs = " ".join(
+                _quote(k).decode() + " " + _quote(v).decode() for k, v in self.id_fields
+            )
             out += f"L2 ID ({pairs})\r\n".encode()
         caps = {c.upper() for c in self.capabilities}
         name, password = self.creds.login_name, self.creds.password

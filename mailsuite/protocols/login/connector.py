@@ -50,8 +50,9 @@ class BackendProtocol(Protocol):
         self._lost = False
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted API
+        transport: Any = self.transport
         if self.header:
-            self.transport.write(self.header)  # type: ignore[union-attr]
+            transport.write(self.header)
         self._run(self.machine.start())
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted API

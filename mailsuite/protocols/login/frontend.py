@@ -152,13 +152,15 @@ class FrontendProtocol(Protocol, TimeoutMixin):
     # -- helpers ----------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if data and not self._lost and self.transport is not None:
-            self.transport.write(data)
+        transport: Any = self.transport
+        if data and not self._lost and transport is not None:
+            transport.write(data)
 
     def close(self) -> None:
         self.stage = "closed" if self.stage == "prelogin" else self.stage
-        if self.transport is not None and not self._lost:
-            self.transport.loseConnection()
+        transport: Any = self.transport
+        if transport is not None and not self._lost:
+            transport.loseConnection()
 
     def trusted_peer(self) -> bool:
         """The connection comes from [proxy] trusted_networks (another front end)."""
@@ -222,9 +224,14 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         if isinstance(result, Refused) or backend is None:
             assert isinstance(result, Refused)
             self.stage = "prelogin"
-            self._held.clear()
             self.setTimeout(self.config.preauth_timeout_s)
             self._release()
+            # Commands pipelined after the login are still owed an answer, after this one.
+            held, self._held = bytes(self._held), bytearray()
+            transport: Any = self.transport
+            transport.resumeProducing()
+            if held:
+                self.received(held)
             level = self.log.error if result.temporary else self.log.info
             level(
                 "{prefix}: proxy to {dest} failed for {user} (rip={ip}): {detail}",

@@ -116,7 +116,9 @@ class Pop3Frontend(FrontendProtocol):
 
     def _internal_error(self, failure: Any) -> None:
         self.log.failure("{prefix}: internal error", failure, prefix=self.log_prefix)
-        self.write(Status(False, "Internal error occurred. Refer to server log.", "SYS/TEMP").encode())
+        self.write(
+            Status(False, "Internal error occurred. Refer to server log.", "SYS/TEMP").encode()
+        )
         self.close()
 
     def _bad_command(self, reason: str) -> bytes:
@@ -256,5 +258,5 @@ class Pop3FrontendFactory(Factory):
 
     def buildProtocol(self, addr: Any) -> Pop3Frontend:  # noqa: N802 - Twisted API
         protocol = Pop3Frontend(self.config)
-        protocol.factory = self  # type: ignore[assignment]
+        protocol.factory = self
         return protocol

@@ -44,7 +44,7 @@ class ProxyHeaderProtocol(ProtocolWrapper):
 
     log = Logger()
 
-    def __init__(self, factory: ProxyHeaderFactory, wrapped: Any) -> None:
+    def __init__(self, factory: Any, wrapped: Any) -> None:
         super().__init__(factory, wrapped)
         self._buf = b""
         self._header: ProxyHeader | None = None
@@ -58,7 +58,7 @@ class ProxyHeaderProtocol(ProtocolWrapper):
         self.factory.registerProtocol(self)
         peer = transport.getPeer()
         ip = getattr(peer, "host", "")
-        factory: ProxyHeaderFactory = self.factory  # type: ignore[assignment]
+        factory: Any = self.factory
         if not ip_in_networks(ip, factory.trusted):
             self.log.warn(
                 "proxy-listener: refused connection from {ip}: not in [proxy] trusted_networks",
@@ -71,17 +71,24 @@ class ProxyHeaderProtocol(ProtocolWrapper):
     def _timed_out(self, ip: str) -> None:
         self._timer = None
         self.log.warn("proxy-listener: no PROXY header from {ip} in time; closing", ip=ip)
-        self.transport.abortConnection()
+        self._t().abortConnection()
+
+    def _t(self) -> Any:
+        # Typed loosely: the zope interfaces do not type-check as classes without mypy-zope.
+        return self.transport
+
+    def _inner(self) -> Any:
+        return self.wrappedProtocol
 
     def getPeer(self) -> Any:  # noqa: N802 - Twisted API
-        return self._peer if self._peer is not None else self.transport.getPeer()
+        return self._peer if self._peer is not None else self._t().getPeer()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted API
         if self._header is not None:
-            self.wrappedProtocol.dataReceived(data)
+            self._inner().dataReceived(data)
             return
         self._buf += data
-        proxy_ip = getattr(self.transport.getPeer(), "host", "")
+        proxy_ip = getattr(self._t().getPeer(), "host", "")
         try:
             result = parse_v2(self._buf)
         except ProxyProtocolError as e:
@@ -89,7 +96,7 @@ class ProxyHeaderProtocol(ProtocolWrapper):
                 "proxy-listener: bad PROXY header from {ip}: {error}; closing", ip=proxy_ip, error=e
             )
             self._cancel_timer()
-            self.transport.abortConnection()
+            self._t().abortConnection()
             return
         if isinstance(result, NeedMore):
             return
@@ -108,20 +115,20 @@ class ProxyHeaderProtocol(ProtocolWrapper):
             sid=result.unique_id or "-",
             ttl=result.ttl if result.ttl is not None else "-",
         )
-        self.wrappedProtocol.makeConnection(self)
+        self._inner().makeConnection(self)
         if rest and self.wrappedProtocol is not None:
-            self.wrappedProtocol.dataReceived(rest)
+            self._inner().dataReceived(rest)
 
     def _cancel_timer(self) -> None:
         timer, self._timer = self._timer, None
         if timer is not None and timer.active():
             timer.cancel()
 
-    def connectionLost(self, reason: Any) -> None:  # noqa: N802 - Twisted API
+    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802 - Twisted API
         self._cancel_timer()
         if self._header is None:
             self.factory.unregisterProtocol(self)
-            self.wrappedProtocol = None
+            self.wrappedProtocol = None  # type: ignore[assignment]
             return
         super().connectionLost(reason)
 
@@ -135,7 +142,7 @@ class ProxyHeaderFactory(WrappingFactory):
         reactor: for the header timeout.
     """
 
-    protocol = ProxyHeaderProtocol  # type: ignore[assignment]
+    protocol = ProxyHeaderProtocol
     noisy = False
 
     def __init__(

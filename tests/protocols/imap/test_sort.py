@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
+import email.utils
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +15,7 @@ import pytest
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.message import Envelope
 from mailsuite.protocols.imap.sort import UnknownSortKey, sent_date, sort_uids
+from mailsuite.protocols.imap.thread import fields_loader
 from mailsuite.store.api import Mailbox, MailboxSnapshot
 from mailsuite.store.maildir import open_user_store
 
@@ -64,8 +68,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     gone = mbox.append(b"Subject: gone\n\nx\n", ("\\Deleted",))
     mbox.expunge([gone])
     uids = [
-        mbox.append(head + b"\n" + b"x" * size + b"\n", (), when)
-        for head, size, when in MESSAGES
+        mbox.append(head + b"\n" + b"x" * size + b"\n", (), when) for head, size, when in MESSAGES
     ]
     yield Box(mbox, mbox.snapshot(), uids)
     mbox.close()
@@ -176,3 +179,44 @@ def test_unknown_key_and_empty_input(box: Box) -> None:
     with pytest.raises(UnknownSortKey):
         sort_uids([("COLOR", False)], box.uids, box.snapshot, box.mailbox.envelope)
     assert sort_uids([("DATE", False)], [], box.snapshot, box.mailbox.envelope) == []
+
+
+def test_fast_date_path_agrees_with_the_general_parser() -> None:
+    """Common Date: shapes parse to the same moment as email.utils does for them."""
+    rng = random.Random(2822)
+    zones = ["+0000", "-0800", "+0530", "GMT", "UT", "Z", "+0100 (CET)", "EST", ""]
+    for _ in range(500):
+        when = datetime.datetime(
+            rng.randint(1970, 2037), rng.randint(1, 12), rng.randint(1, 28),
+            rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59),
+        )  # fmt: skip
+        text = when.strftime(
+            rng.choice(["%a, %d %b %Y %H:%M:%S", "%d %b %Y %H:%M:%S", "%d %b %Y %H:%M"])
+        )
+        text = f"{text} {rng.choice(zones)}".strip()
+        parts = email.utils.parsedate_tz(text)
+        assert parts is not None
+        expected = calendar.timegm((*parts[:6], 0, 1, 0)) - (parts[9] or 0)
+        assert sent_date(text, -1.0) == expected, text
+
+
+def test_header_cache_path_matches_envelopes(box: Box) -> None:
+    """DATE/SUBJECT sorts read from the header cache give the envelope order, loading none."""
+
+    def refuse(uid: int) -> Envelope:
+        raise AssertionError("envelope loaded")
+
+    load_fields = fields_loader(box.mailbox)
+    for criteria in (
+        [("SUBJECT", False)],
+        [("DATE", True)],
+        [("SUBJECT", True), ("ARRIVAL", False)],
+    ):
+        expected = sort_uids(criteria, box.uids, box.snapshot, box.mailbox.envelope)
+        got = sort_uids(criteria, box.uids, box.snapshot, refuse, load_fields=load_fields)
+        assert got == expected
+    # An address key still needs the envelope.
+    got = sort_uids(
+        [("FROM", False)], box.uids, box.snapshot, box.mailbox.envelope, load_fields=load_fields
+    )
+    assert box.seqs(got) == [4, 5, 2, 3, 1]

@@ -11,7 +11,7 @@ from mailsuite.protocols.lmtp.commands import Path
 from mailsuite.protocols.lmtp.session import Transaction
 from mailsuite.protocols.lmtp.wire import Reply
 
-__all__ = ["SlowLookupBackend", "TableBackend"]
+__all__ = ["HoldingBackend", "SlowLookupBackend", "TableBackend"]
 
 
 class TableBackend:
@@ -48,4 +48,17 @@ class SlowLookupBackend(TableBackend):
     def check_recipient(self, path: Any, txn: Transaction) -> Deferred[tuple[Reply, Any]]:
         d: Deferred[tuple[Reply, Any]] = Deferred()
         self.lookups.append((path.local, d))
+        return d
+
+
+class HoldingBackend(TableBackend):
+    """Delivery waits until the test fires it, reading the spool only then."""
+
+    def __init__(self) -> None:
+        super().__init__({"alice"})
+        self.waiting: list[tuple[Deferred[Reply], Spool]] = []
+
+    def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
+        d: Deferred[Reply] = Deferred()
+        self.waiting.append((d, spool))
         return d

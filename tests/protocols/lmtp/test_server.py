@@ -11,7 +11,7 @@ from twisted.internet.testing import StringTransport
 from mailsuite.protocols.lmtp.server import LmtpFactory, LmtpServerProtocol
 from mailsuite.protocols.lmtp.session import LmtpSession
 from mailsuite.protocols.lmtp.wire import Reply
-from tests.protocols.lmtp.table_backend import SlowLookupBackend, TableBackend
+from tests.protocols.lmtp.table_backend import HoldingBackend, SlowLookupBackend, TableBackend
 
 CLOCK = Clock()
 
@@ -158,3 +158,17 @@ def test_random_garbage_never_breaks_the_connection() -> None:
         b"RSET\r\nLHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@x>\r\nDATA\r\nok\r\n.\r\n"
     )
     assert codes(t.value())[-1] == "250 2.0.0"
+
+
+def test_slow_delivery_is_not_an_idle_timeout() -> None:
+    """While copies are being stored the idle timer is paused; it restarts afterwards."""
+    backend = HoldingBackend()
+    proto, t = connect(backend)
+    proto.dataReceived(b"LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@x>\r\nDATA\r\nx\r\n.\r\n")
+    CLOCK.advance(3600)
+    assert not t.disconnecting
+    [(d, _)] = backend.waiting
+    d.callback(Reply.of(250, "2.0.0", "Saved"))
+    assert codes(t.value())[-1] == "250 2.0.0"
+    CLOCK.advance(301)
+    assert t.disconnecting

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from twisted.internet.defer import Deferred
 
-from mailsuite.delivery.spool import Spool
 from mailsuite.protocols.lmtp.commands import Command, parse_command
-from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step, Transaction
+from mailsuite.protocols.lmtp.session import LmtpSession, ReadMode, Step
 from mailsuite.protocols.lmtp.wire import Reply
-from tests.protocols.lmtp.table_backend import SlowLookupBackend, TableBackend
+from tests.protocols.lmtp.table_backend import HoldingBackend, SlowLookupBackend, TableBackend
 
 
 def run(coro: Any) -> Any:
@@ -183,19 +182,6 @@ def test_quit_closes() -> None:
     """QUIT answers 221 and asks the server to close the connection."""
     step = Harness(TableBackend(set())).cmd("QUIT")
     assert step.close and step.replies[0].code == 221
-
-
-class HoldingBackend(TableBackend):
-    """Delivery waits until the test fires it, reading the spool only then."""
-
-    def __init__(self) -> None:
-        super().__init__({"alice"})
-        self.waiting: list[tuple[Deferred[Reply], Spool]] = []
-
-    def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
-        d: Deferred[Reply] = Deferred()
-        self.waiting.append((d, spool))
-        return d
 
 
 def test_disconnect_during_delivery_keeps_the_spool_until_delivery_ends() -> None:

@@ -46,6 +46,7 @@ class Cluster:
     pop3_port: int  # the backends' PROXY-protocol POP3 port
     imap_port: int
     down_port: int
+    mute: socket.socket  # listens, never accepts or answers: a hung backend
 
     def deliver(self, host: str, user: str, text: str) -> None:
         """Put a message straight into a backend user's Maildir (new/)."""
@@ -57,65 +58,91 @@ class Cluster:
             f.write(text)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def _start_cluster(
+    tmp_path_factory: pytest.TempPathFactory, started: list[RunningServer]
+) -> Cluster:
     hosts = ["127.0.0.2", "127.0.0.3"]
     pop3_port = _free_on_all(hosts)
     imap_port = _free_on_all(hosts)
     down_port = free_port()
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(16)
+    mute_port = mute.getsockname()[1]
     backends: dict[str, RunningServer] = {}
-    started: list[RunningServer] = []
-    try:
-        for host in hosts:
-            server = write_config(
-                tmp_path_factory.mktemp(f"backend-{host}"),
-                {
-                    "proxy": {
-                        "trusted_networks": ["127.0.0.0/8"],
-                        "haproxy_pop3_listen": [f"{host}:{pop3_port}"],
-                        "haproxy_imap_listen": [f"{host}:{imap_port}"],
-                    }
-                },
-                USERS,
-            )
-            started.append(launch(server))
-            backends[host] = server
-        front_ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
-        front = write_config(
-            tmp_path_factory.mktemp("front"),
+    for host in hosts:
+        server = write_config(
+            tmp_path_factory.mktemp(f"backend-{host}"),
             {
                 "proxy": {
-                    "enabled": True,
-                    "imap_listen": [f"127.0.0.1:{front_ports['imap']}"],
-                    "imap_tls_listen": [f"127.0.0.1:{front_ports['imaps']}"],
-                    "pop3_listen": [f"127.0.0.1:{front_ports['pop3']}"],
-                    "pop3_tls_listen": [f"127.0.0.1:{front_ports['pop3s']}"],
-                    "backends": hosts,
-                    "backend_imap_port": imap_port,
-                    "backend_pop3_port": pop3_port,
-                    "send_proxy_protocol": True,
                     "trusted_networks": ["127.0.0.0/8"],
-                    "connect_timeout_s": 5.0,
+                    "haproxy_pop3_listen": [f"{host}:{pop3_port}"],
+                    "haproxy_imap_listen": [f"{host}:{imap_port}"],
                 }
             },
             USERS,
         )
-        users_file = Path(front.base_dir) / "etc" / "users"
-        lines = []
-        for user, password in USERS.items():
-            extra = ""
-            if user == "alice":
-                # No port: the front end's backend_<protocol>_port applies.
-                extra = "proxy=y host=127.0.0.2"
-            lines.append(f"{user}:{{PLAIN}}{password}::::::{extra}\n")
-        lines.append(f"down:{{PLAIN}}down-pw::::::proxy=y host=127.0.0.1 port={down_port}\n")
-        # Routed to the front end's own IMAP port: the loop guard must stop it.
-        lines.append(
-            f"loop:{{PLAIN}}loop-pw::::::proxy=y host=127.0.0.1 port={front_ports['imap']}\n"
-        )
-        users_file.write_text("".join(lines))
-        started.append(launch(front))
-        yield Cluster(front, backends, front_ports, pop3_port, imap_port, down_port)
-    finally:
-        for server in started:
-            server.stop()
+        started.append(launch(server))
+        backends[host] = server
+    front_ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
+    front = write_config(
+        tmp_path_factory.mktemp("front"),
+        {
+            "proxy": {
+                "enabled": True,
+                "imap_listen": [f"127.0.0.1:{front_ports['imap']}"],
+                "imap_tls_listen": [f"127.0.0.1:{front_ports['imaps']}"],
+                "pop3_listen": [f"127.0.0.1:{front_ports['pop3']}"],
+                "pop3_tls_listen": [f"127.0.0.1:{front_ports['pop3s']}"],
+                "backends": hosts,
+                "backend_imap_port": imap_port,
+                "backend_pop3_port": pop3_port,
+                "send_proxy_protocol": True,
+                "trusted_networks": ["127.0.0.0/8"],
+                "connect_timeout_s": 5.0,
+                "login_timeout_s": 3.0,
+            }
+        },
+        USERS,
+    )
+    users_file = Path(front.base_dir) / "etc" / "users"
+    lines = []
+    for user, password in USERS.items():
+        if user == "user8":
+            continue
+        extra = ""
+        if user == "alice":
+            # No port: the front end's backend_<protocol>_port applies.
+            extra = "proxy=y host=127.0.0.2"
+        lines.append(f"{user}:{{PLAIN}}{password}::::::{extra}\n")
+    lines.append(f"down:{{PLAIN}}down-pw::::::proxy=y host=127.0.0.1 port={down_port}\n")
+    # Backend 2 by passdb field, over STARTTLS/STLS (the backend's self-signed cert).
+    lines.append("user8:{PLAIN}pw8::::::proxy=y host=127.0.0.3 starttls=any-cert\n")
+    lines.append(f"mute:{{PLAIN}}mute-pw::::::proxy=y host=127.0.0.1 port={mute_port}\n")
+    # Routed to the front end's own IMAP port: the loop guard must stop it.
+    lines.append(f"loop:{{PLAIN}}loop-pw::::::proxy=y host=127.0.0.1 port={front_ports['imap']}\n")
+    users_file.write_text("".join(lines))
+    started.append(launch(front))
+    return Cluster(front, backends, front_ports, pop3_port, imap_port, down_port, mute)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Start the three servers; retried, since a free port may be taken before we bind it."""
+    for attempt in range(3):
+        started: list[RunningServer] = []
+        try:
+            running = _start_cluster(tmp_path_factory, started)
+        except RuntimeError:
+            for server in started:
+                server.stop()
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield running
+        finally:
+            running.mute.close()
+            for server in started:
+                server.stop()
+        return

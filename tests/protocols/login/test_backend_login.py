@@ -14,7 +14,7 @@ from mailsuite.protocols.login.backend_login import (
     StartTls,
 )
 
-ALICE = BackendCredentials("alice", "pw d\"x")
+ALICE = BackendCredentials("alice", 'pw d"x')
 
 
 def _sent(actions: list[object]) -> bytes:
@@ -59,7 +59,9 @@ def test_imap_id_and_sasl_ir_login_pipelined() -> None:
     m = ImapBackendLogin(ALICE, (("x-originating-ip", "192.0.2.1"),))
     sent = _sent(m.feed(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n"))
     blob = base64.b64encode(b'\0alice\0pw d"x')
-    assert sent == b'L2 ID ("x-originating-ip" "192.0.2.1")\r\nL3 AUTHENTICATE PLAIN ' + blob + b"\r\n"
+    assert (
+        sent == b'L2 ID ("x-originating-ip" "192.0.2.1")\r\nL3 AUTHENTICATE PLAIN ' + blob + b"\r\n"
+    )
     actions = m.feed(b"* ID NIL\r\nL2 OK\r\nL3 OK [CAPABILITY IMAP4rev1 UIDPLUS] Logged in\r\n")
     (done,) = actions
     assert isinstance(done, LoggedIn)

@@ -78,8 +78,9 @@ def test_starttls_then_login_is_proxied(cluster: Cluster) -> None:
 
 def test_implicit_tls_authenticate_plain_is_proxied(cluster: Cluster) -> None:
     """IMAPS with AUTHENTICATE PLAIN through the front end logs in at the backend."""
-    client = IMAP4_SSL("127.0.0.1", cluster.front_ports["imaps"], timeout=20,
-                       ssl_context=_no_verify())
+    client = IMAP4_SSL(
+        "127.0.0.1", cluster.front_ports["imaps"], timeout=20, ssl_context=_no_verify()
+    )
     typ, _ = client.authenticate("PLAIN", lambda _challenge: b"\0alice\0alice-pw")
     assert typ == "OK"
     assert client.select("INBOX")[0] == "OK"
@@ -97,7 +98,7 @@ def test_wrong_password_gets_authenticationfailed(cluster: Cluster) -> None:
 def test_imap_hashing_matches_the_ring(cluster: Cluster) -> None:
     """Hashed IMAP users land on the ring's backend, the same one as for POP3."""
     ring = HashRing(["127.0.0.2", "127.0.0.3"])
-    users = [u for u in USERS if u.startswith("user")][:4]
+    users = [u for u in USERS if u.startswith("user") and u != "user8"][:4]
     for user in users:
         for _round in range(2):
             client = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=20)
@@ -140,3 +141,21 @@ def test_exhausted_ttl_from_a_trusted_proxy_stops_proxying(cluster: Cluster) -> 
     log = cluster.front.log_text()
     assert "proxy TTL exhausted" in log
     assert "rip=192.0.2.44" in log  # the trusted peer's x-originating-ip was taken
+
+
+def test_starttls_to_the_backend(cluster: Cluster) -> None:
+    """A passdb starttls field makes the front end STARTTLS to the backend before LOGIN."""
+    client = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=20)
+    assert client.login("user8", USERS["user8"])[0] == "OK"
+    assert client.select("INBOX")[0] == "OK"
+    client.logout()
+    assert f"imap(user8,{CLIENT_IP})" in cluster.backends["127.0.0.3"].log_text()
+
+
+def test_backend_that_never_answers_times_out_to_unavailable(cluster: Cluster) -> None:
+    """A backend that accepts but stays silent gets NO [UNAVAILABLE] after login_timeout_s."""
+    client = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=30)
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        client.login("mute", "mute-pw")
+    client.logout()
+    assert "no login answer within 3s" in cluster.front.log_text()

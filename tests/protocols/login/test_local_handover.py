@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def local_front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, dict[str, int]]]:
+def local_front(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RunningServer, dict[str, int]]]:
     ports = {k: free_port() for k in ("imap", "pop3", "pop3s", "imaps")}
     overrides = {
         "proxy": {
@@ -57,7 +59,7 @@ def test_pop3_local_user_continues_in_process(
 def test_imap_local_user_gets_unavailable_until_the_seam_exists(
     local_front: tuple[RunningServer, dict[str, int]],
 ) -> None:
-    """Without an IMAP handover, a local IMAP user gets NO [UNAVAILABLE] and the admin a log line."""
+    """Without an IMAP handover a local IMAP user gets NO [UNAVAILABLE]; the admin a log line."""
     server, ports = local_front
     client = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=20)
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):

@@ -23,7 +23,7 @@ def test_bytes_flow_both_ways_including_pending() -> None:
 
 
 def test_backpressure_is_wired_both_ways() -> None:
-    """Each transport is the streaming producer of the other: a full side pauses the other's reads."""
+    """Each transport is the other's streaming producer: a full side pauses the other's reads."""
     client, backend = StringTransport(), StringTransport()
     Relay(client, backend).start()
     assert backend.producer is client and backend.streaming

@@ -61,7 +61,7 @@ async def do_noop(session: ImapSession, cmd: c.Noop) -> Outcome:
 async def do_logout(session: ImapSession, cmd: c.Logout) -> Outcome:
     # RFC 3501 6.1.3: BYE first, then the tagged OK, then the server closes.
     session.out.write(r.untagged_status(BYE, "Logging out"))
-    await session.disconnected()
+    await session.disconnected("Logged out")
     return Outcome(r.tagged(cmd.tag, OK, "Logout completed."), close=True)
 
 

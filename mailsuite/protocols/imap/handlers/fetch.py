@@ -177,11 +177,17 @@ def render_message(
 def _merge(pieces: list[Piece]) -> list[Piece]:
     """Join adjacent byte pieces so the server writes few, larger chunks."""
     merged: list[Piece] = []
+    run: list[bytes] = []
     for p in pieces:
-        if isinstance(p, bytes) and merged and isinstance(merged[-1], bytes):
-            merged[-1] = merged[-1] + p
-        else:
-            merged.append(p)
+        if isinstance(p, bytes):
+            run.append(p)
+            continue
+        if run:
+            merged.append(b"".join(run))
+            run = []
+        merged.append(p)
+    if run:
+        merged.append(b"".join(run))
     return merged
 
 

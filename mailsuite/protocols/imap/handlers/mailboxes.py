@@ -15,6 +15,7 @@ from mailsuite.store.api import (
     DELETED,
     HIERARCHY_DELIMITER,
     INBOX,
+    Mailbox,
     MailboxInfo,
     MailboxStatus,
     MailStore,
@@ -284,17 +285,26 @@ async def do_status(session: ImapSession, cmd: c.Status) -> Outcome:
 
 
 def _append(
-    store: MailStore, name: str, message: c.AppendMessage, uidvalidity: int | None
+    store: MailStore,
+    name: str,
+    message: c.AppendMessage,
+    selected: Mailbox | None,
+    uidvalidity: int | None,
 ) -> tuple[int, int]:
-    """Blocking: store the message durably; return (UIDVALIDITY, UID)."""
-    mailbox = store.open_mailbox(name)
+    """Blocking: store the message durably; return (UIDVALIDITY, UID).
+
+    ``selected`` is the session's own writable handle when the target is the
+    selected mailbox: appending through it spares opening (and syncing) another.
+    """
+    mailbox = selected if selected is not None else store.open_mailbox(name)
     try:
         uid = mailbox.append(message.data, message.flags, message.internal_date)
-        if uidvalidity is None:
+        if not uidvalidity:
             uidvalidity = mailbox.status().uidvalidity
         return uidvalidity, uid
     finally:
-        mailbox.close()
+        if selected is None:
+            mailbox.close()
 
 
 async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
@@ -302,12 +312,14 @@ async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
         # MULTIAPPEND (RFC 3502) is all-or-nothing; we do not offer it.
         return Outcome(r.tagged(cmd.tag, BAD, "APPEND takes one message (no MULTIAPPEND)."))
     sel = session.selected
+    own: Mailbox | None = None
     known = None
-    if sel is not None and sel.view.name == cmd.mailbox and sel.view.uidvalidity:
+    if sel is not None and sel.view.name == cmd.mailbox and not sel.readonly:
+        own = sel.mailbox
         known = sel.view.uidvalidity
     try:
         uidvalidity, uid = await session.run(
-            _append, session.require_store(), cmd.mailbox, cmd.messages[0], known
+            _append, session.require_store(), cmd.mailbox, cmd.messages[0], own, known
         )
     except MailError as e:
         # RFC 3501 6.3.11: a missing target gets [TRYCREATE] so the client may create it.

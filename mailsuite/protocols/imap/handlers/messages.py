@@ -5,6 +5,7 @@ RFC 3501 6.4.4, 6.4.6-6.4.8, RFC 4315 3 (COPYUID), RFC 6851 (MOVE).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -16,6 +17,7 @@ from mailsuite.store.api import (
     Mailbox,
     MailboxSnapshot,
     MailStore,
+    MessageRecord,
 )
 
 from .. import commands as c
@@ -55,6 +57,16 @@ def _set_flags(
     return update, mailbox.snapshot()
 
 
+def _present(messages: Sequence[MessageRecord], uid: int) -> bool:
+    """Whether ``uid`` is among the UID-sorted ``messages``."""
+    i = bisect.bisect_left(messages, uid, key=_uid_of)
+    return i < len(messages) and messages[i].uid == uid
+
+
+def _uid_of(rec: MessageRecord) -> int:
+    return rec.uid
+
+
 async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
     sel = session.selected
     assert sel is not None
@@ -77,6 +89,11 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
         # Our own change: reported here (unless .SILENT), never again by the next sync.
         view.note_records(update.changed)
         modified = set(update.modified)
+        if session.fresh is not None:
+            # Messages gone from the store meanwhile get no FETCH (RFC 2180 4.2.1).
+            messages = session.fresh.messages
+            changed = {rec.uid for rec in update.changed}
+            live = [(seq, uid) for seq, uid in live if uid in changed or _present(messages, uid)]
     else:
         modified = set()
     if not cmd.silent:

@@ -39,6 +39,8 @@ from .text import (
     QUOTING,
     Needle,
     address_forms,
+    body_may_contain,
+    header_may_contain,
     header_text,
     part_header_texts,
 )
@@ -241,7 +243,15 @@ def _header(key: HeaderKey) -> Pred:
     needle = Needle.of(key.value)
     is_address = name.lower() in ADDRESS_FIELDS
 
+    # An address field's parsed form ("Doe, John <j@x>") is not a substring of
+    # the raw bytes, so only other fields can be ruled out from those.
+    prefilter = needle.ascii is not None and not is_address
+
     def match(c: MessageView) -> bool:
+        if prefilter:
+            block = c.header_block(name)
+            if block is not None and not header_may_contain(block, needle):
+                return False
         values = c.header_values(name)
         if any(needle.found_in(v) for v in values):
             return True
@@ -268,9 +278,14 @@ def _text(key: TextKey) -> tuple[Pred, int]:
             return False
         if with_header and _header_text_has(msg, needle):
             return True
-        if any(needle.found_in(part) for part in msg.text_parts()):
+        raw = msg.full_bytes()
+        # Most plain mail is ruled out from its raw bytes without a MIME parse.
+        maybe = body_may_contain(raw, needle)
+        if maybe and any(needle.found_in(part) for part in msg.text_parts()):
             return True
-        return with_header and any(needle.found_in(h) for h in part_header_texts(msg))
+        if not with_header or (not maybe and b"=?" not in raw):
+            return False  # part headers hold nothing the raw bytes do not
+        return any(needle.found_in(h) for h in part_header_texts(msg))
 
     return match, COST_BODY
 

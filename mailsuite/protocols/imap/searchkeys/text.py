@@ -25,8 +25,10 @@ __all__ = [
     "QUOTING",
     "Needle",
     "address_forms",
+    "body_may_contain",
     "decoded",
     "fold",
+    "header_may_contain",
     "header_text",
     "parse_sent_date",
     "part_header_texts",
@@ -40,6 +42,16 @@ ADDRESS_FIELDS: Final = frozenset(
 # What makes an address field's parsed form differ from its decoded text.
 QUOTING: Final = re.compile(r'["(\\]')
 WSP: Final = re.compile(r"\s+")
+# Charsets in which ASCII bytes decode to the same ASCII text and only to it
+# (not UTF-7/16/32, EBCDIC, ISO-2022 or HZ, whose escapes or shifts do not).
+ASCII_CHARSETS: Final = frozenset(
+    {"us-ascii", "ascii", "utf-8", "utf8", "latin1", "latin-1", "koi8-r", "koi8-u"}
+    | {f"iso-8859-{n}" for n in range(1, 17)}
+    | {f"windows-{n}" for n in range(1250, 1259)}
+    | {f"cp{n}" for n in range(1250, 1259)}
+    | {"gb2312", "gbk", "gb18030", "big5", "euc-jp", "euc-kr", "shift_jis", "tis-620"}
+)
+CHARSET_PARAM: Final = re.compile(rb'charset\s*=\s*"?([a-z0-9_.:-]*)"?(?=[\s;]|$)')
 FOLDING: Final = re.compile(rb"\r?\n(?=[ \t])")
 MAX_PART_DEPTH: Final = 32  # deeper MIME nesting is not searched for headers
 NO_MAILBOX: Final = "MISSING_MAILBOX"
@@ -55,23 +67,42 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Needle:
-    """A search string prepared once: folded, white space collapsed when it has any."""
+    """A search string prepared once: folded, and for one with white space, patterns.
+
+    A needle with white space matches across any run of white space; it is
+    searched as a pattern (words joined by ``\\s+``) rather than by
+    collapsing every haystack, which costs a replacement per space.
+    """
 
     text: str
-    spaced: bool  # the needle contains white space: collapse the haystack's runs too
+    ascii: bytes | None = None  # ``text`` as bytes when it is ASCII (for body_may_contain)
+    pattern: re.Pattern[str] | None = None  # set when the needle holds white space
+    bpattern: re.Pattern[bytes] | None = None  # the same for ASCII bytes
+
+    @property
+    def spaced(self) -> bool:
+        return self.pattern is not None
 
     @classmethod
     def of(cls, value: str) -> Needle:
         folded = fold(value)
-        spaced = WSP.search(folded) is not None
-        return cls(WSP.sub(" ", folded) if spaced else folded, spaced)
+        text = WSP.sub(" ", folded)
+        ascii = text.encode("ascii") if text.isascii() else None
+        if WSP.search(folded) is None:
+            return cls(text, ascii)
+        words = text.split(" ")
+        pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
+        bpattern = None
+        if ascii is not None:
+            bwords = [re.escape(w.encode("ascii")) for w in words]
+            # Among ASCII, str's \s also matches \x1c-\x1f; bytes' does not.
+            bpattern = re.compile(rb"[\s\x1c-\x1f]+".join(bwords))
+        return cls(text, ascii, pattern, bpattern)
 
     def found_in(self, haystack: str) -> bool:
-        # A needle without white space lies inside one non-space run of the
-        # haystack, which collapsing would not change: skip that work.
         hay = fold(haystack)
-        if self.spaced:
-            hay = WSP.sub(" ", hay)
+        if self.pattern is not None:
+            return self.pattern.search(hay) is not None
         return self.text in hay
 
 
@@ -141,3 +172,44 @@ def part_header_texts(msg: Message) -> Iterator[str]:
 def header_text(block: bytes) -> str:
     """A header block unfolded (RFC 5322 2.2.3) and RFC 2047-decoded, fields on their lines."""
     return decode_2047(FOLDING.sub(b"", block))
+
+
+def body_may_contain(raw: bytes, needle: Needle) -> bool:
+    """Whether a decoded text part of the message ``raw`` might contain ``needle``.
+
+    False only when that is impossible, so a BODY search can skip parsing the
+    MIME tree: the message is ASCII, nothing in it is base64 or
+    quoted-printable, and every charset it names maps ASCII to itself. Its
+    text parts are then substrings of ``raw`` and case folding of ASCII is
+    lower-casing, so the needle must appear in ``raw`` itself.
+    """
+    if needle.ascii is None or not raw.isascii():
+        return True  # casefold may map non-ASCII ("\u212a", "\u00df") onto ASCII
+    low = raw.lower()
+    if b"base64" in low or b"quoted-printable" in low:
+        return True
+    if b"charset" in low:
+        # Each mention must be a plain charset=name of a known charset; any other
+        # form (RFC 2231 charset*, comments, odd quoting) may hide another one.
+        mentions = low.count(b"charset")
+        plain = CHARSET_PARAM.findall(low)
+        if len(plain) != mentions or any(c.decode() not in ASCII_CHARSETS for c in plain):
+            return True
+    if needle.bpattern is not None:
+        return needle.bpattern.search(low) is not None
+    return needle.ascii in low
+
+
+def header_may_contain(block: bytes, needle: Needle) -> bool:
+    """Whether a decoded, unfolded field value of the header ``block`` might contain ``needle``.
+
+    False only when impossible: the header is ASCII without encoded words, so
+    every value is a substring of it up to folding, which the needle's
+    white-space pattern spans.
+    """
+    if needle.ascii is None or not block.isascii() or b"=?" in block:
+        return True
+    low = block.lower()
+    if needle.bpattern is not None:
+        return needle.bpattern.search(low) is not None
+    return needle.ascii in low

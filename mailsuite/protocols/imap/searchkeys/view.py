@@ -90,6 +90,13 @@ class MessageView:
                 return []
         return self._fields.get(lname, [])
 
+    def header_block(self, name: str) -> bytes | None:
+        """The raw header block when ``name`` must come from the file, else None."""
+        if self._cache is not None and name.lower() in self._cache.fields:
+            return None  # served from the cache, which is cheaper than any filter
+        msg = self.message()
+        return msg.header_bytes() if msg is not None else None
+
     def header_values(self, name: str) -> list[str]:
         raw = self._cached(name)
         if raw is not None:

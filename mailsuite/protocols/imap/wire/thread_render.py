@@ -1,4 +1,4 @@
-"""The THREAD response (RFC 5256 section 4): thread trees to ``* THREAD (2)(3 6 (4 23)(44 7 96))``.
+"""The THREAD and SORT responses (RFC 5256 section 4): ``* THREAD (2)(3 6 (4 23)(44 7 96))``.
 
 Grammar (RFC 5256 section 5, formal syntax)::
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["ThreadNode", "encode_thread_lists", "thread_response"]
+__all__ = ["ThreadNode", "encode_thread_lists", "sort_response", "thread_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,20 @@ def thread_response(
     """The untagged ``* THREAD ...`` line with its CRLF; ``* THREAD`` when nothing matched."""
     lists = encode_thread_lists(threads, number)
     return b"* THREAD" + (b" " + lists if lists else b"") + b"\r\n"
+
+
+def sort_response(numbers: Sequence[int], *, modseq: int | None = None) -> bytes:
+    """``* SORT 2 3 6`` (RFC 5256 4.1) in the order given; ``* SORT`` when nothing matched.
+
+    ``modseq`` adds ``(MODSEQ n)`` when the search program had a MODSEQ key
+    (RFC 7162 3.1.5 applies to SORT as to SEARCH); never on an empty result.
+    """
+    out = b"* SORT"
+    if numbers:
+        out += b" " + b" ".join(b"%d" % n for n in numbers)
+        if modseq is not None:
+            out += b" (MODSEQ %d)" % modseq
+    return out + b"\r\n"
 
 
 def _same(n: int) -> int:

@@ -9,7 +9,6 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -136,4 +135,4 @@ def crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-__all__ = ["Path", "Raw", "client_tls", "crlf", "deliver"]
+__all__ = ["Raw", "client_tls", "crlf", "deliver"]

@@ -75,9 +75,10 @@ def _server_messages(server: RunningServer, user: str, mailbox: str = "INBOX") -
 def test_mbsync_two_way(server: RunningServer, user: tuple[str, str], tmp_path: Path) -> None:
     """mbsync pulls server mail, pushes a local message and flag, and syncs expunges both ways."""
     name = user[0]
+    rc = _rc(tmp_path, server, user)
+    _sync(rc)  # an empty account first: nothing to do, nothing to fail
     for i in (1, 2):
         deliver(server, MSG % (i, i, i), name)
-    rc = _rc(tmp_path, server, user)
     _sync(rc)
     inbox = tmp_path / "local" / "INBOX"
     local = sorted(glob.glob(str(inbox / "cur" / "*")) + glob.glob(str(inbox / "new" / "*")))

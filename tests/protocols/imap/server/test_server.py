@@ -201,3 +201,22 @@ def test_cram_md5_with_imaplib(server: RunningServer, user: tuple[str, str]) -> 
         assert m.select("INBOX")[0] == "OK"
     finally:
         m.logout()
+
+
+def test_nonsync_literal_over_limit_closes(raw: Raw) -> None:
+    """A {n+} literal over the limit is already on its way: BYE [TOOBIG] and close (RFC 7888 4)."""
+    raw.line()
+    raw.send(b"a1 LOGIN {2000000+}\r\n")
+    assert raw.line().startswith(b"* BYE [TOOBIG] ")
+    assert raw.line() == b""
+
+
+def test_logout_logged_with_traffic(server: RunningServer, user: tuple[str, str]) -> None:
+    """The log names the session, the user and the traffic when the client logs out."""
+    client = Raw(server.imap_port)
+    try:
+        client.login(*user)
+        client.cmd(b"z", b"LOGOUT")
+    finally:
+        client.close()
+    assert re.search(rf"imap\({user[0]}\)<\w+>: Logged out in=\d+ out=\d+", server.log_text())

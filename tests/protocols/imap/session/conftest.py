@@ -58,6 +58,7 @@ class ImapEnv:
     clock: Clock
     auth: Any
     outputs: dict[int, Collect] = field(default_factory=dict)
+    quota_messages: list[int] = field(default_factory=lambda: [0])  # for the store factory
 
     def mail_root(self, user: str) -> str:
         return str(self.tmp / "mail" / user)
@@ -153,11 +154,14 @@ def imapenv(tmp_path: Path) -> Iterator[ImapEnv]:
         }
     )
     clock = Clock()
+    quota = [0]
 
     def store_factory(record: Any) -> Any:
-        return open_user_store(record.mail, user=record.username, fsync=False)
+        return open_user_store(
+            record.mail, user=record.username, fsync=False, quota_messages=quota[0]
+        )
 
     auth = factory.build_auth_service(
         settings, reactor=clock, run_blocking=run_blocking, store_factory=store_factory
     )
-    yield ImapEnv(tmp_path, clock, auth)
+    yield ImapEnv(tmp_path, clock, auth, quota_messages=quota)

@@ -176,3 +176,50 @@ def test_append_shows_up_in_selected_session(imapenv) -> None:
     writer = imapenv.login()
     assert imapenv.say(writer, b"a1 APPEND INBOX {%d}\r\n" % len(MSG) + MSG).startswith(b"a1 OK ")
     assert b"* 2 EXISTS\r\n" in imapenv.say(watcher, b"b1 NOOP")
+
+
+def test_append_over_quota(imapenv) -> None:
+    """APPEND past the user's message quota is NO [OVERQUOTA] and stores nothing."""
+    imapenv.quota_messages[0] = 1
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 APPEND INBOX {%d}\r\n" % len(MSG) + MSG).startswith(b"a1 OK ")
+    reply = imapenv.say(session, b"a2 APPEND INBOX {%d}\r\n" % len(MSG) + MSG)
+    assert reply.startswith(b"a2 NO [OVERQUOTA] ")
+    assert len(imapenv.store().open_mailbox("INBOX", readonly=True).snapshot().messages) == 1
+
+
+def test_rename_onto_existing_and_create_bad_names(imapenv) -> None:
+    """RENAME onto an existing mailbox is NO [ALREADYEXISTS]; an invalid name gets a clear NO."""
+    store = imapenv.store()
+    store.create_mailbox("A")
+    store.create_mailbox("B")
+    session = imapenv.login()
+    assert imapenv.say(session, b"a1 RENAME A B").startswith(b"a1 NO [ALREADYEXISTS] ")
+    assert imapenv.say(session, b"a2 RENAME A INBOX").startswith(b"a2 NO [ALREADYEXISTS] ")
+    reply = imapenv.say(session, b'a3 CREATE "a..b"')
+    assert reply.startswith(b"a3 NO ")
+
+
+def test_list_children_and_return_children(imapenv) -> None:
+    """LIST ... RETURN (CHILDREN) marks parents \\HasChildren and leaves \\HasNoChildren."""
+    store = imapenv.store()
+    store.create_mailbox("Top")
+    store.create_mailbox("Top.Sub")
+    session = imapenv.login()
+    got = names(imapenv.say(session, b'a1 LIST "" "Top*" RETURN (CHILDREN)'))
+    assert got == [b'* LIST (\\HasChildren) "." Top', b'* LIST (\\HasNoChildren) "." Top.Sub']
+    got = names(imapenv.say(session, b'a2 LIST "" (Top INBOX)'))
+    assert got == [b'* LIST (\\HasNoChildren) "." INBOX', b'* LIST (\\HasChildren) "." Top']
+
+
+def test_append_to_own_selected_mailbox(imapenv) -> None:
+    """APPEND to the mailbox this session has selected reports EXISTS and the right APPENDUID."""
+    imapenv.deliver(MSG)
+    validity = imapenv.store().open_mailbox("INBOX", readonly=True).status().uidvalidity
+    session = imapenv.selected()
+    got = lines(imapenv.say(session, b"a1 APPEND inbox {%d}\r\n" % len(MSG) + MSG))
+    assert got == [
+        b"* 2 EXISTS",
+        b"* 2 RECENT",
+        b"a1 OK [APPENDUID %d 2] Append completed." % validity,
+    ]

@@ -149,3 +149,37 @@ def test_no_expunge_during_search(imapenv) -> None:
         b"* 1 EXPUNGE",
         b"a2 OK Search completed.",
     ]
+
+
+def test_store_on_message_expunged_elsewhere(imapenv) -> None:
+    """STORE naming a message expunged by another session is NO [EXPUNGEISSUED] for it."""
+    imapenv.deliver(MSG)
+    imapenv.deliver(MSG)
+    session = imapenv.selected()
+    other = imapenv.selected()
+    imapenv.say(other, b"b1 STORE 1 +FLAGS.SILENT (\\Deleted)")
+    imapenv.say(other, b"b2 EXPUNGE")
+    reply = imapenv.say(session, b"a1 STORE 1:2 +FLAGS (\\Flagged)")
+    assert lines(reply) == [
+        b"* 2 FETCH (FLAGS (\\Flagged \\Recent))",
+        b"a1 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.",
+    ]
+
+
+def test_copy_into_the_selected_mailbox(imapenv) -> None:
+    """COPY into the selected mailbox itself adds the copies, reported as EXISTS."""
+    imapenv.deliver(MSG)
+    session = imapenv.selected()
+    got = lines(imapenv.say(session, b"a1 COPY 1 INBOX"))
+    assert got[0] == b"* 2 EXISTS"
+    assert got[-1].startswith(b"a1 OK [COPYUID ") and got[-1].endswith(b" 1 2] Copy completed.")
+
+
+def test_move_in_read_only_mailbox(imapenv) -> None:
+    """MOVE from an EXAMINEd mailbox is refused; COPY from it works."""
+    imapenv.deliver(MSG)
+    imapenv.store().create_mailbox("Dest")
+    session = imapenv.login()
+    imapenv.say(session, b"a0 EXAMINE INBOX")
+    assert imapenv.say(session, b"a1 MOVE 1 Dest").startswith(b"a1 NO [READ-ONLY] ")
+    assert b"a2 OK [COPYUID " in imapenv.say(session, b"a2 COPY 1 Dest")

@@ -1,0 +1,175 @@
+"""The worker side of ``[server] workers = N``: one server process under the master.
+
+Started by ``mailsuite.service.workers`` as
+``python -c "from mailsuite.service.worker_main import main; main()" --slot N --listeners JSON``
+with: fd 0 the settings (one JSON line) and then the lifeline to the master,
+fd 1 a pipe for log events (JSON text sequences), fd 2 stderr, and from fd 3 on
+the master's listening sockets, named in ``--listeners``. It builds the same
+service tree as a one-process server, adopting those sockets instead of
+binding, and runs until SIGTERM or until the master goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from twisted.internet.main import CONNECTION_DONE, CONNECTION_LOST
+from twisted.logger import Logger, globalLogBeginner, jsonFileLogObserver
+from twisted.python.failure import Failure
+
+from mailsuite.config import Settings, settings_from_mapping
+from mailsuite.errors import ConfigError
+from mailsuite.service.listen import ListenerPlan
+
+__all__ = ["MasterLifeline", "main", "settings_from_json"]
+
+log = Logger(namespace="mailsuite.worker")
+
+READY_KEY = "mailsuite_worker_ready"  # the master waits for this key (workers.READY_KEY)
+TRACEBACK_KEY = "mailsuite_traceback"  # workers.TRACEBACK_KEY
+
+
+def _with_traceback_text(observer: Any) -> Any:
+    """Send a failure's traceback as text: JSON keeps neither frames nor exception value."""
+
+    def observe(event: dict[str, Any]) -> None:
+        failure = event.get("log_failure")
+        if failure is not None:
+            try:
+                text = failure.getTraceback()
+            except Exception as e:  # a failure that cannot format itself
+                text = f"(traceback unavailable: {e!r})"
+            event = {**event, TRACEBACK_KEY: text}
+        observer(event)
+
+    return observe
+
+
+def settings_from_json(line: bytes) -> Settings:
+    """Rebuild the master's settings from ``workers.settings_to_json`` output.
+
+    Raises:
+        ConfigError: the line is not the settings the master sends.
+    """
+    try:
+        raw = json.loads(line)
+    except ValueError as e:
+        raise ConfigError(f"worker: settings from the master are not JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("worker: settings from the master are not a JSON object")
+    base_dir = str(raw.pop("base_dir", "."))
+    settings = settings_from_mapping(raw, source="<settings from master>")
+    return dataclasses.replace(settings, base_dir=base_dir)
+
+
+class MasterLifeline:
+    """Watches fd 0: end of file means the master died, so this worker stops.
+
+    A reader on the reactor (never a blocking read): the master never writes
+    after the settings line, so this only ever sees EOF.
+    """
+
+    def __init__(self, fd: int, on_lost: Any) -> None:
+        self._fd = fd
+        self._on_lost = on_lost
+        os.set_blocking(fd, False)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def logPrefix(self) -> str:
+        return "master-lifeline"
+
+    def doRead(self) -> Any:
+        try:
+            data = os.read(self._fd, 4096)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return CONNECTION_LOST
+        return None if data else CONNECTION_DONE
+
+    def connectionLost(self, reason: Failure) -> None:
+        self._on_lost()
+
+
+def _read_settings_line() -> bytes:
+    # Before the reactor runs: a blocking read of exactly one line, byte by byte,
+    # so nothing after it is taken from the pipe.
+    chunks = bytearray()
+    while True:
+        b = os.read(0, 1)
+        if not b or b == b"\n":
+            return bytes(chunks)
+        chunks += b
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one worker until SIGTERM or the master's end; exit status 1 on a start-up error."""
+    parser = argparse.ArgumentParser(prog="mailsuite-worker")
+    parser.add_argument("--slot", type=int, default=0)
+    parser.add_argument("--listeners", default="{}")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    fds = {str(k): int(v) for k, v in json.loads(args.listeners).items()}
+    try:
+        settings = settings_from_json(_read_settings_line())
+    except ConfigError as e:
+        sys.stderr.write(f"mailsuite worker: {e}\n")
+        raise SystemExit(1) from None
+
+    # Log events go to the master as JSON; it writes the one log, naming our pid.
+    out = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    observer: Any = _with_traceback_text(jsonFileLogObserver(out))
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+
+    from twisted.internet import reactor as global_reactor
+
+    reactor: Any = global_reactor
+
+    from mailsuite.service.compose import build_root_service
+
+    plan = ListenerPlan(bind=False, fds=fds)
+    try:
+        root = build_root_service(settings, reactor, listeners=plan)
+        root.privilegedStartService()
+        root.startService()
+    except Exception as e:
+        log.failure("worker {slot}: start-up failed: {why}", slot=args.slot, why=e)
+        raise SystemExit(1) from None
+    shutting_down = False
+
+    def stop_services() -> Any:
+        nonlocal shutting_down
+        shutting_down = True
+        return root.stopService()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop_services)
+
+    def master_gone() -> None:
+        # The reactor also drops this reader when it shuts down: not news then.
+        if shutting_down:
+            return
+        log.warn("worker {slot}: the master process went away; stopping", slot=args.slot)
+        reactor.stop()
+
+    def started() -> None:
+        # Only the master reacts to the terminal's SIGINT and to SIGHUP; it
+        # stops or replaces workers itself (SIGTERM still stops this one cleanly).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        reactor.addReader(MasterLifeline(0, master_gone))
+        log.info(
+            "worker {slot}: serving (pid {pid})",
+            slot=args.slot,
+            pid=os.getpid(),
+            **{READY_KEY: True},
+        )
+
+    reactor.callWhenRunning(started)
+    reactor.run()

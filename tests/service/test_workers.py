@@ -1,0 +1,268 @@
+"""[server] workers = 2: a master and two real worker processes on loopback sockets."""
+
+from __future__ import annotations
+
+import os
+import poplib
+import re
+import signal
+import smtplib
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import RunningServer, launch, write_config
+
+WAIT_S = 30.0
+STARTED = re.compile(r"master: service\(mailsuite\): started child (\d+)")
+SERVING = re.compile(r"worker (\d+): serving \(pid (\d+)\)")
+
+
+def _wait(predicate, what: str, timeout_s: float = WAIT_S):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _serving_pids(server: RunningServer) -> list[int]:
+    return [int(m.group(2)) for m in SERVING.finditer(server.log_text())]
+
+
+def _worker_of_newest(server: RunningServer, pattern: str, before: int) -> int:
+    """Wait until ``pattern`` has matched more than ``before`` log lines; the newest one's pid."""
+    regex = re.compile(pattern + r".*$", re.M)
+
+    def newest() -> int | None:
+        lines = [ln for ln in server.log_text().splitlines() if regex.search(ln)]
+        if len(lines) <= before:
+            return None
+        m = re.search(r" worker=(\d+)\]", lines[-1])
+        assert m, f"log line names no worker: {lines[-1]}"
+        return int(m.group(1))
+
+    return int(_wait(newest, f"log line {pattern!r}"))
+
+
+def _count(server: RunningServer, pattern: str) -> int:
+    return len(re.findall(pattern, server.log_text()))
+
+
+def _pop3_stat(server: RunningServer) -> int:
+    client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
+    try:
+        client.user("alice")
+        client.pass_(server.users["alice"])
+        return int(client.stat()[0])
+    finally:
+        client.quit()
+
+
+def _deliver(server: RunningServer, subject: str) -> None:
+    with smtplib.LMTP("127.0.0.1", server.lmtp_port, timeout=10) as lmtp:
+        lmtp.sendmail(
+            "sender@example.org",
+            ["alice"],
+            f"From: sender@example.org\r\nSubject: {subject}\r\n\r\nhello\r\n".encode(),
+        )
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[RunningServer]:
+    server = write_config(tmp_path, {"server": {"workers": 2}})
+    launch(server)
+    try:
+        _wait(lambda: len(_serving_pids(server)) >= 2, "two workers serving")
+        yield server
+    finally:
+        server.stop()
+
+
+def test_connections_land_on_both_workers(two_workers: RunningServer) -> None:
+    """POP3 connections are accepted by both worker processes, never by the master."""
+    server = two_workers
+    workers = set(_serving_pids(server))
+    assert len(workers) == 2
+    assert server.process is not None and server.process.pid not in workers
+    seen: set[int] = set()
+    for _ in range(60):
+        before = _count(server, r"pop3<[^>]+>: connect from")
+        assert _pop3_stat(server) == 0
+        seen.add(_worker_of_newest(server, r"pop3<[^>]+>: connect from", before))
+        if seen == workers:
+            break
+    assert seen == workers
+
+
+def test_delivery_in_one_worker_is_seen_by_the_other(two_workers: RunningServer) -> None:
+    """A message delivered over LMTP by one worker is in a POP3 session served by the other."""
+    server = two_workers
+    crossed = False
+    for i in range(1, 40):
+        before = _count(server, r"lmtp<[^>]+>: connect from")
+        _deliver(server, f"message {i}")
+        delivered_by = _worker_of_newest(server, r"lmtp<[^>]+>: connect from", before)
+        before = _count(server, r"pop3<[^>]+>: connect from")
+        assert _pop3_stat(server) == i
+        read_by = _worker_of_newest(server, r"pop3<[^>]+>: connect from", before)
+        crossed = crossed or delivered_by != read_by
+        if crossed and i >= 3:
+            break
+    assert crossed
+
+
+def test_idle_session_sees_delivery_through_other_worker(two_workers: RunningServer) -> None:
+    """An IMAP IDLE session in one worker is told of a message another worker delivered."""
+    server = two_workers
+    before = _count(server, r"imap<[^>]+>: connect from")
+    conn = socket.create_connection(("127.0.0.1", server.imap_port), timeout=10)
+    reader = conn.makefile("rb")
+    try:
+        idle_worker = _worker_of_newest(server, r"imap<[^>]+>: connect from", before)
+        assert reader.readline().startswith(b"* OK")
+
+        def command(line: bytes) -> list[bytes]:
+            conn.sendall(line + b"\r\n")
+            tag = line.split(b" ", 1)[0]
+            out = []
+            while True:
+                got = reader.readline()
+                assert got, "connection closed"
+                out.append(got)
+                if got.startswith(tag + b" "):
+                    return out
+
+        password = server.users["alice"].encode()
+        assert command(b'a1 LOGIN alice "' + password + b'"')[-1].startswith(b"a1 OK")
+        assert command(b"a2 SELECT INBOX")[-1].startswith(b"a2 OK")
+        conn.sendall(b"a3 IDLE\r\n")
+        assert reader.readline().startswith(b"+")
+        for i in range(40):
+            before = _count(server, r"lmtp<[^>]+>: connect from")
+            _deliver(server, f"idle {i}")
+            if _worker_of_newest(server, r"lmtp<[^>]+>: connect from", before) != idle_worker:
+                break
+        else:
+            pytest.fail("no delivery landed on the other worker")
+        while True:
+            line = reader.readline()
+            assert line, "connection closed during IDLE"
+            if line.endswith(b" EXISTS\r\n"):
+                break
+        conn.sendall(b"DONE\r\n")
+    finally:
+        reader.close()
+        conn.close()
+
+
+def test_killed_worker_is_restarted(two_workers: RunningServer) -> None:
+    """A worker killed with SIGKILL is logged like Dovecot, replaced, and service continues."""
+    server = two_workers
+    victim, survivor = _serving_pids(server)[:2]
+    os.kill(victim, signal.SIGKILL)
+    _wait(
+        lambda: f"child {victim} killed with signal 9 (restarting)" in server.log_text(),
+        "the restart log line",
+    )
+    replacement = _wait(
+        lambda: [p for p in _serving_pids(server) if p not in (victim, survivor)],
+        "a replacement worker",
+    )[0]
+    assert not _alive(victim)
+    seen: set[int] = set()
+    for _ in range(60):
+        before = _count(server, r"pop3<[^>]+>: connect from")
+        assert _pop3_stat(server) == 0
+        seen.add(_worker_of_newest(server, r"pop3<[^>]+>: connect from", before))
+        if seen == {survivor, replacement}:
+            break
+    assert seen == {survivor, replacement}
+
+
+def test_sighup_replaces_every_worker(two_workers: RunningServer) -> None:
+    """SIGHUP to the master replaces both workers one by one while the service keeps answering."""
+    server = two_workers
+    old = set(_serving_pids(server))
+    assert server.process is not None
+    server.process.send_signal(signal.SIGHUP)
+    _wait(lambda: "master: worker processes restarted" in server.log_text(), "rolling restart")
+    _wait(lambda: not any(_alive(p) for p in old), "the old workers to exit")
+    new = set(_serving_pids(server)) - old
+    assert len(new) == 2 and all(_alive(p) for p in new)
+    assert _pop3_stat(server) == 0
+    assert server.process.poll() is None
+
+
+def test_sigterm_stops_master_and_workers(two_workers: RunningServer) -> None:
+    """SIGTERM to the master stops every worker, removes the LMTP socket and exits as twistd does."""
+    server = two_workers
+    workers = _serving_pids(server)
+    assert os.path.exists(server.lmtp_socket)
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    # twistd ends by re-raising the signal that stopped it (exit status -SIGTERM).
+    assert server.process.wait(timeout=WAIT_S) in (0, -signal.SIGTERM)
+    assert not any(_alive(p) for p in workers)
+    assert not os.path.exists(server.lmtp_socket)
+    assert "master: all worker processes stopped" in server.log_text()
+
+
+def test_workers_exit_when_master_is_killed(two_workers: RunningServer) -> None:
+    """A master killed with SIGKILL leaves no orphans: its workers see the lifeline close."""
+    server = two_workers
+    workers = _serving_pids(server)
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait(timeout=WAIT_S)
+    _wait(lambda: not any(_alive(p) for p in workers), "the workers to exit")
+
+
+def test_lmtp_unix_socket_is_shared(two_workers: RunningServer) -> None:
+    """Deliveries over the master's LMTP Unix socket are accepted by the workers."""
+    server = two_workers
+    for i in range(3):
+        with smtplib.LMTP(server.lmtp_socket, timeout=10) as lmtp:
+            lmtp.sendmail("s@example.org", ["alice"], f"Subject: {i}\r\n\r\nx\r\n".encode())
+    assert _pop3_stat(server) == 3
+
+
+def test_bad_worker_count_stops_startup(tmp_path: Path) -> None:
+    """workers = 0 stops start-up with one line naming the key."""
+    server = write_config(tmp_path, {"server": {"workers": 0}})
+    with pytest.raises(RuntimeError) as info:
+        launch(server)
+    assert "[server] workers: must be 1 to 256, got 0" in str(info.value)
+
+
+def test_port_in_use_stops_master(tmp_path: Path) -> None:
+    """An address already in use stops the master before any worker starts."""
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    try:
+        server = write_config(
+            tmp_path, {"server": {"workers": 2}, "pop3": {"listen": [f"127.0.0.1:{port}"]}}
+        )
+        with pytest.raises(RuntimeError) as info:
+            launch(server)
+        assert "[pop3] listen[0] 127.0.0.1:" in str(info.value)
+        assert "started child" not in server.log_text()
+    finally:
+        blocker.close()
