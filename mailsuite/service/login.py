@@ -13,7 +13,6 @@ import ipaddress
 from typing import Any
 
 from twisted.application import service
-from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -51,12 +50,6 @@ def parse_networks(
         except ValueError as e:
             raise ConfigError(f"{key}[{i}]: {e}") from None
     return out
-
-
-def _endpoint(ctx: ServiceContext, host: str, port: int) -> Any:
-    if ":" in host:
-        return TCP6ServerEndpoint(ctx.reactor, port, interface=host)
-    return TCP4ServerEndpoint(ctx.reactor, port, interface=host)
 
 
 def _check(settings: Settings) -> None:

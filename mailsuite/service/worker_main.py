@@ -112,6 +112,11 @@ def _read_settings_line() -> bytes:
 
 def main(argv: list[str] | None = None) -> None:
     """Run one worker until SIGTERM or the master's end; exit status 1 on a start-up error."""
+    # Only the master reacts to the terminal's SIGINT and to SIGHUP; it stops or
+    # replaces workers itself (SIGTERM still stops this one cleanly). Set again
+    # once the reactor runs, since it installs its own SIGINT handler.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     parser = argparse.ArgumentParser(prog="mailsuite-worker")
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--listeners", default="{}")
@@ -159,8 +164,6 @@ def main(argv: list[str] | None = None) -> None:
         reactor.stop()
 
     def started() -> None:
-        # Only the master reacts to the terminal's SIGINT and to SIGHUP; it
-        # stops or replaces workers itself (SIGTERM still stops this one cleanly).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         reactor.addReader(MasterLifeline(0, master_gone))

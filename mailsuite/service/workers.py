@@ -241,7 +241,9 @@ class WorkerSupervisor(service.Service):
 
     # -- processes ------------------------------------------------------------
     def _spawn(self, slot: int) -> None:
-        self._pending.pop(slot, None)
+        pending = self._pending.pop(slot, None)
+        if pending is not None and pending.active():  # SIGHUP came before a delayed restart
+            pending.cancel()
         if self._stopping:
             return
         child_fds: dict[int, Any] = {0: "w", 1: "r", 2: "r"}

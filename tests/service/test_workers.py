@@ -1,7 +1,8 @@
-"""[server] workers = 2: a master and two real worker processes on loopback sockets."""
+"""[server] workers = 2: the supervisor's rules on a fake clock, then real processes on loopback."""
 
 from __future__ import annotations
 
+import json
 import os
 import poplib
 import re
@@ -11,9 +12,24 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.task import Clock
+from twisted.logger import LogLevel, eventAsText, globalLogPublisher
+from twisted.python.failure import Failure
 
+from mailsuite.config import Settings
+from mailsuite.service import listen
+from mailsuite.service.listen import ListenerPlan
+from mailsuite.service.workers import (
+    RESTART_MAX_S,
+    RESTART_MIN_S,
+    STABLE_AFTER_S,
+    STOP_TIMEOUT_S,
+    WorkerSupervisor,
+)
 from tests.support.server import RunningServer, launch, write_config
 
 WAIT_S = 30.0
@@ -81,6 +97,205 @@ def _deliver(server: RunningServer, subject: str) -> None:
             ["alice"],
             f"From: sender@example.org\r\nSubject: {subject}\r\n\r\nhello\r\n".encode(),
         )
+
+
+class FakeProcess:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.stdin = b""
+        self.signals: list[str] = []
+
+    def write(self, data: bytes) -> None:
+        self.stdin += data
+
+    def signalProcess(self, name: str) -> None:
+        self.signals.append(name)
+
+
+class SpawningClock(Clock):
+    """A clock whose spawnProcess records the call and hands out fake pids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spawned: list[tuple[Any, list[str], dict[int, Any], FakeProcess]] = []
+
+    def spawnProcess(self, protocol, executable, args, env, path, childFDs):  # type: ignore[no-untyped-def]
+        process = FakeProcess(1001 + len(self.spawned))
+        protocol.makeConnection(process)
+        self.spawned.append((protocol, args, childFDs, process))
+        return process
+
+    def callFromThread(self, f, *args, **kwargs):  # type: ignore[no-untyped-def]
+        f(*args, **kwargs)
+
+    def end(self, index: int, reason: Exception) -> None:
+        self.spawned[index][0].processEnded(Failure(reason))
+
+    def ready(self, index: int) -> None:
+        protocol, _, _, process = self.spawned[index]
+        event = {
+            "log_format": "worker: serving",
+            "log_namespace": "mailsuite.worker",
+            "log_level": {"__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A", "name": "info"},
+            "mailsuite_worker_ready": True,
+            "log_time": 0.0,
+        }
+        protocol.childDataReceived(1, b"\x1e" + json.dumps(event).encode() + b"\n")
+
+
+@pytest.fixture
+def master_log() -> Iterator[list[str]]:
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == "mailsuite.master":
+            lines.append(eventAsText(event, includeTimestamp=False, includeSystem=False))
+
+    globalLogPublisher.addObserver(observe)
+    yield lines
+    globalLogPublisher.removeObserver(observe)
+
+
+@pytest.fixture
+def supervised() -> Iterator[tuple[WorkerSupervisor, SpawningClock, list[dict[str, Any]]]]:
+    plan = ListenerPlan(bind=True)
+    ctx = type("Ctx", (), {"reactor": None, "listeners": plan})()
+    listen.tcp_service(ctx, "127.0.0.1:0", "[pop3] listen[0]", None, "pop3")
+    listen.tcp_service(ctx, "127.0.0.1:0", "[imap] listen[0]", None, "imap")
+    clock = SpawningClock()
+    published: list[dict[str, Any]] = []
+    settings = Settings(base_dir="/srv")
+    sup = WorkerSupervisor(settings, clock, plan, 2, publish=published.append, argv=["python"])
+    yield sup, clock, published
+    plan.close()
+
+
+def test_start_spawns_workers_with_inherited_sockets(supervised: Any) -> None:
+    """Each worker gets the listening sockets from fd 3 on and the settings on stdin, not argv."""
+    sup, clock, _ = supervised
+    sup.startService()
+    assert len(clock.spawned) == 2
+    for slot, (_, args, child_fds, process) in enumerate(clock.spawned):
+        fds = json.loads(args[args.index("--listeners") + 1])
+        assert sorted(fds.values()) == [3, 4]
+        assert {child_fds[n] for n in (3, 4)} == {s.fileno() for s in sup._plan.sockets.values()}
+        assert (child_fds[0], child_fds[1], child_fds[2]) == ("w", "r", "r")
+        assert args[args.index("--slot") + 1] == str(slot)
+        assert json.loads(process.stdin)["base_dir"] == "/srv"
+        assert "/srv" not in " ".join(args)
+
+
+def test_dead_worker_restarted_with_backoff(supervised: Any, master_log: list[str]) -> None:
+    """A worker dying young is restarted after 0.5 s, then 1 s, 2 s; a long life resets that."""
+    sup, clock, _ = supervised
+    sup.startService()
+    clock.end(0, ProcessTerminated(signal=9))
+    assert "master: service(mailsuite): child 1001 killed with signal 9 (restarting)" in master_log
+    clock.advance(RESTART_MIN_S - 0.01)
+    assert len(clock.spawned) == 2
+    clock.advance(0.01)
+    assert len(clock.spawned) == 3
+    clock.end(2, ProcessTerminated(exitCode=1))
+    assert "master: service(mailsuite): child 1003 returned error 1 (restarting)" in master_log
+    clock.advance(RESTART_MIN_S * 2 - 0.01)
+    assert len(clock.spawned) == 3
+    clock.advance(0.01)
+    assert len(clock.spawned) == 4
+    assert any("throttling for 1.0s" in line for line in master_log)
+    clock.advance(STABLE_AFTER_S)
+    clock.end(3, ProcessDone(None))
+    clock.advance(RESTART_MIN_S)
+    assert len(clock.spawned) == 5
+    assert all(p.signals == [] for _, _, _, p in clock.spawned)
+
+
+def test_ready_once_every_worker_is_up(supervised: Any, master_log: list[str]) -> None:
+    """The master says "mailsuite: ready" only when both workers are; their own ready is dropped."""
+    sup, clock, published = supervised
+    sup.startService()
+    protocol = clock.spawned[0][0]
+    own = {"log_format": "mailsuite: ready", "log_namespace": "mailsuite.service.compose"}
+    protocol.childDataReceived(1, b"\x1e" + json.dumps(own).encode() + b"\n")
+    clock.ready(0)
+    assert not any("mailsuite: ready" in line for line in master_log)
+    clock.ready(1)
+    assert "mailsuite: ready (2 worker processes)" in master_log
+    assert [e["log_format"] for e in published] == ["worker: serving", "worker: serving"]
+    assert published[0]["log_system"] == "mailsuite.worker#info worker=1001"
+
+
+def test_relayed_event_names_worker_and_keeps_traceback(supervised: Any) -> None:
+    """A worker's event is re-emitted with its pid, level and traceback; junk becomes a warning."""
+    sup, clock, published = supervised
+    sup.startService()
+    protocol = clock.spawned[1][0]
+    event = {
+        "log_format": "imap({user}): LOGOUT failed",
+        "user": "alice",
+        "log_namespace": "mailsuite.protocols.imap",
+        "log_level": {"__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A", "name": "critical"},
+        "mailsuite_traceback": "Traceback (most recent call last):\nTypeError: the reason\n",
+        "log_time": 0.0,
+    }
+    data = b"\x1e" + json.dumps(event).encode() + b"\n"
+    protocol.childDataReceived(1, data[:10])
+    assert published == []
+    protocol.childDataReceived(1, data[10:] + b"print output\n")
+    (got,) = published
+    assert got["log_level"] is LogLevel.critical
+    text = eventAsText(got, includeTimestamp=False)
+    assert text.startswith("[mailsuite.protocols.imap#critical worker=1002] imap(alice): LOGOUT")
+    assert "TypeError: the reason" in text
+
+
+def test_stop_terms_then_kills(supervised: Any, master_log: list[str]) -> None:
+    """Stopping sends SIGTERM, SIGKILL after the timeout, and ends when every worker has."""
+    sup, clock, _ = supervised
+    sup.startService()
+    stopped = sup.stopService()
+    assert [p.signals for _, _, _, p in clock.spawned] == [["TERM"], ["TERM"]]
+    clock.end(0, ProcessTerminated(signal=15))
+    clock.advance(STOP_TIMEOUT_S)
+    assert clock.spawned[1][3].signals == ["TERM", "KILL"]
+    assert not stopped.called
+    clock.end(1, ProcessTerminated(signal=9))
+    assert stopped.called
+    assert sup._plan.sockets == {}
+    assert len(clock.spawned) == 2  # nothing restarted while stopping
+    assert "master: all worker processes stopped" in master_log
+
+
+def test_rolling_restart_keeps_a_worker_serving(supervised: Any, master_log: list[str]) -> None:
+    """On SIGHUP each worker is stopped only once its replacement is ready, one slot at a time."""
+    sup, clock, _ = supervised
+    sup.startService()
+    clock.ready(0)
+    clock.ready(1)
+    sup.restart_workers()
+    assert len(clock.spawned) == 3  # slot 0's replacement, the old one still runs
+    assert clock.spawned[0][3].signals == []
+    clock.ready(2)
+    assert clock.spawned[0][3].signals == ["TERM"]
+    assert len(clock.spawned) == 4  # now slot 1's replacement
+    clock.end(0, ProcessTerminated(signal=15))
+    assert len(clock.spawned) == 4  # a retired worker is not restarted
+    clock.ready(3)
+    assert clock.spawned[1][3].signals == ["TERM"]
+    assert "master: worker processes restarted" in master_log
+
+
+def test_sighup_during_delayed_restart_spawns_once(supervised: Any) -> None:
+    """A SIGHUP while a dead worker waits for its restart does not give its slot two workers."""
+    sup, clock, _ = supervised
+    sup.startService()
+    clock.ready(0)
+    clock.ready(1)
+    clock.end(0, ProcessTerminated(signal=9))
+    sup.restart_workers()
+    assert len(clock.spawned) == 3
+    clock.advance(RESTART_MAX_S)
+    assert len(clock.spawned) == 3
+    assert sorted(w.slot for w in sup.workers.values()) == [0, 1]
 
 
 @pytest.fixture
@@ -210,7 +425,7 @@ def test_sighup_replaces_every_worker(two_workers: RunningServer) -> None:
 
 
 def test_sigterm_stops_master_and_workers(two_workers: RunningServer) -> None:
-    """SIGTERM to the master stops every worker, removes the LMTP socket and exits as twistd does."""
+    """SIGTERM to the master stops every worker, removes the LMTP socket and exits like twistd."""
     server = two_workers
     workers = _serving_pids(server)
     assert os.path.exists(server.lmtp_socket)

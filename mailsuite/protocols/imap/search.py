@@ -11,7 +11,10 @@ sequence numbers, sizes, internal dates and MODSEQ come from the
 :class:`~mailsuite.store.api.MessageRecord` without touching the disk; a
 message is loaded only when a header or body key still decides, and a body is
 read only when a BODY/TEXT key does (``Message`` is lazy: header accessors
-read the header alone).
+read the header alone). With the store's header cache (:func:`header_cache_for`)
+the common fields come from the index without opening a file, and plain ASCII
+mail is ruled out from its raw bytes before any header or MIME parsing when
+they cannot hold the string (see :mod:`.searchkeys.text`).
 
 Matching rules (the RFC says "contains", case-insensitively; the rest is ours,
 close to Dovecot's): header values are RFC 2047-decoded and unfolded; address

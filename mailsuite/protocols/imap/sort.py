@@ -34,11 +34,13 @@ from mailsuite.store.api import MailboxSnapshot, MessageRecord
 
 from .basesubject import ascii_casemap, base_subject
 
-__all__ = ["SORT_KEYS", "UnknownSortKey", "sent_date", "sort_uids"]
+__all__ = ["SORT_CAPABILITIES", "SORT_KEYS", "UnknownSortKey", "sent_date", "sort_uids"]
 
 SORT_KEYS: Final = frozenset(
     {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"}
 )
+# What CAPABILITY advertises for this module (RFC 5256 SORT, RFC 5957 SORT=DISPLAY).
+SORT_CAPABILITIES: Final = ("SORT", "SORT=DISPLAY")
 _RECORD_KEYS: Final = frozenset({"ARRIVAL", "SIZE"})
 # Keys the store's header cache answers with one small JSON load (no address lists).
 _FIELD_KEYS: Final = frozenset({"ARRIVAL", "SIZE", "DATE", "SUBJECT"})

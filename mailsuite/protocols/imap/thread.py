@@ -29,9 +29,16 @@ from .msgid import message_ids
 from .sort import sent_date
 from .wire.thread_render import ThreadNode
 
-__all__ = ["THREAD_ALGORITHMS", "THREAD_FIELDS", "fields_loader", "thread_uids"]
+__all__ = [
+    "THREAD_ALGORITHMS",
+    "THREAD_CAPABILITIES",
+    "THREAD_FIELDS",
+    "fields_loader",
+    "thread_uids",
+]
 
 THREAD_ALGORITHMS: Final = ("ORDEREDSUBJECT", "REFERENCES")
+THREAD_CAPABILITIES: Final = tuple(f"THREAD={a}" for a in THREAD_ALGORITHMS)
 # Lower-case header fields the algorithms read (all in the Maildir header cache).
 THREAD_FIELDS: Final = ("date", "subject", "message-id", "in-reply-to", "references")
 MAX_REFERENCES: Final = 1000  # ids used per message; the last ones matter most
@@ -199,9 +206,6 @@ def _build_links(rows: list[_Row]) -> list[_Node]:
             # No usable References: the first valid id of In-Reply-To is the only reference.
             irt = message_ids(_first(fields, "in-reply-to"))
             refs = irt[:1]
-        if mid is not None and table.get(mid) is node:
-            # A message naming itself as its own ancestor says nothing about its thread.
-            refs = [r for r in refs if r != mid]
         refs = refs[-MAX_REFERENCES:]
         # Step 1 (A): each reference the parent of the next, unless already parented or a loop.
         prev: _Node | None = None

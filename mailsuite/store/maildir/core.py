@@ -25,7 +25,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from mailsuite.errors import ErrorKind, MailError
@@ -37,7 +37,8 @@ from mailsuite.store.maildir.quota import MaildirSize
 from mailsuite.store.maildir.scan import (
     SUBDIRS,
     dir_stamp,
-    stamp_string,
+    needs_listing,
+    own_change_stamp,
 )
 from mailsuite.store.maildir.state import STATE_FILE, StateDB
 from mailsuite.store.maildir.uidlist import (
@@ -128,6 +129,7 @@ class MailboxCore:
         self.pending_blobs: dict[tuple[int, str], bytes] = {}  # cache entries not yet written
         self._uidlist_cache: tuple[tuple[int, int, int], UidList, bytes | None] | None = None
         self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
+        self.clock: Callable[[], float] = time.time  # wall clock, compared with mtimes
 
     # ----------------------------------------------------------------- paths
     def file_path(self, row: IndexRow) -> str:
@@ -470,14 +472,36 @@ class MailboxCore:
                 return
             idx = self.index
             subs = []
+            now = self.clock()
             for sub in SUBDIRS:
                 stored = idx.get_meta("stamp_" + sub)
-                now = stamp_string(dir_stamp(os.path.join(self.path, sub)))
-                if force or bad or stored is None or stored == "dirty" or stored != now:
+                stamp = dir_stamp(os.path.join(self.path, sub))
+                if force or bad or needs_listing(stored, stamp, now):
                     subs.append(sub)
             if subs:
                 with self.locked():
                     self._scan(subs if not bad else list(SUBDIRS), set(bad))
+
+    # ------------------------------------------------------ own changes
+    def stamps_before(self, subs: Iterable[str]) -> dict[str, tuple[int, int, int] | None]:
+        """Directory stamps before our own change; caller holds :meth:`locked`."""
+        return {sub: dir_stamp(os.path.join(self.path, sub)) for sub in subs}
+
+    def own_stamps(self, before: dict[str, tuple[int, int, int] | None]) -> dict[str, str]:
+        """Index meta values recording our own change since ``before`` (see :mod:`.scan`).
+
+        A directory that had changed behind our back gets no record, so the
+        next sync lists it. Caller holds :meth:`locked` and writes the result
+        in the same index transaction as the rows it changed.
+        """
+        idx = self.index
+        out = {}
+        for sub, b in before.items():
+            after = dir_stamp(os.path.join(self.path, sub))
+            value = own_change_stamp(idx.get_meta("stamp_" + sub), b, after)
+            if value is not None:
+                out["stamp_" + sub] = value
+        return out
 
     def _scan(self, subs: list[str], bad: set[int]) -> None:
         from mailsuite.store.maildir.sync import scan

@@ -29,6 +29,7 @@ from mailsuite.store.maildir.filenames import join_name, letters_for, parse_name
 from mailsuite.store.maildir.index import IndexRow
 from mailsuite.store.maildir.locks import DotLock, fsync_dir, try_flock
 from mailsuite.store.maildir.records import check_flags, records_of
+from mailsuite.store.maildir.scan import SUBDIRS
 
 if TYPE_CHECKING:
     from mailsuite.message import BodyStructure, Envelope, Message
@@ -287,10 +288,12 @@ class MaildirMailbox:
                 sub = "cur" if letters else "new"
                 name = join_name(base, letters) if letters else base
                 final = os.path.join(core.path, sub, name)
+                before = core.stamps_before((sub,))
                 # rename is atomic within one file system; tmp/ and new/ share it.
                 os.rename(tmp, final)
                 if core.fsync:
                     fsync_dir(os.path.join(core.path, sub))
+                stamps = core.own_stamps(before)
                 uid = ul.nextuid
                 ul.nextuid += 1
                 ul.records[uid] = ("", base)
@@ -308,7 +311,8 @@ class MaildirMailbox:
                            idate)  # fmt: skip
             blobs = [(uid, "hdr", header_blob(facts.header))]
             blobs += [(uid, k, v) for k, v in self._parse_file(final).items()]
-            self._commit_rows([row], blobs, ms, uidnext=ul.nextuid, uidvalidity=ul.uidvalidity)
+            self._commit_rows([row], blobs, ms, uidnext=ul.nextuid, uidvalidity=ul.uidvalidity,
+                              stamps=stamps)  # fmt: skip
         if core.quota is not None:
             core.quota.add(facts.psize, 1)
         return uid
@@ -330,6 +334,7 @@ class MaildirMailbox:
         deleted: Sequence[int] = (),
         uidnext: int | None = None,
         uidvalidity: int | None = None,
+        stamps: dict[str, str] | None = None,
     ) -> None:
         core = self._core
         idx = core.index
@@ -339,6 +344,9 @@ class MaildirMailbox:
             idx.delete(deleted)
             idx.put_blobs(blobs)
             idx.set_meta("highestmodseq", ms)
+            for key, value in (stamps or {}).items():
+                # Our own renames/creates: the next sync need not list these directories.
+                idx.set_meta(key, value)
             if uidnext is not None:
                 idx.set_meta("uidnext", uidnext)
             if uidvalidity is not None:
@@ -384,6 +392,7 @@ class MaildirMailbox:
             modified: list[int] = []
             missing: list[int] = []
             extra: tuple[MessageRecord, ...] = ()
+            before = core.stamps_before(SUBDIRS)
             for uid in wanted:
                 row = core.rows.get(uid)
                 if row is None:
@@ -414,7 +423,8 @@ class MaildirMailbox:
                 st.begin()
                 st.reserve_modseq(ms)
                 st.commit()
-                self._commit_rows(changed, [], ms)
+                stamps = core.own_stamps(before) if not missing else None
+                self._commit_rows(changed, [], ms, stamps=stamps)
             if missing and _retry:
                 # Look again once: a message renamed by another agent gets the change
                 # (or, under UNCHANGEDSINCE, is reported modified, as RFC 7162 wants).
@@ -452,11 +462,15 @@ class MaildirMailbox:
         dl = DotLock.acquire(core.uidlist_path, fsync=core.fsync)
         try:
             ul, _ = core.load_uidlist()
+            before: dict[str, tuple[int, int, int] | None] | None = core.stamps_before(
+                {r.dir for r in rows}
+            )
             for r in rows:
                 try:
                     os.unlink(core.file_path(r))
                 except FileNotFoundError:
                     _unlink_renamed(core.path, r.name.partition(":")[0])
+                    before = None  # renamed by someone else: let the next sync list
                 ul.records.pop(r.uid, None)
             if core.fsync:
                 for sub in {r.dir for r in rows}:
@@ -468,9 +482,10 @@ class MaildirMailbox:
             st.add_vanished((r.uid, ms) for r in rows)
             st.commit()
             core.write_uidlist(dl, ul)
+            stamps = core.own_stamps(before) if before is not None else None
         finally:
             dl.release()
-        self._commit_rows([], [], ms, deleted=[r.uid for r in rows])
+        self._commit_rows([], [], ms, deleted=[r.uid for r in rows], stamps=stamps)
         if core.quota is not None:
             core.quota.add(-sum(r.psize for r in rows), -len(rows))
         return [r.uid for r in rows]

@@ -6,6 +6,22 @@ or removed inside it, so an unchanged stamp means an unchanged listing
 a coarse clock, so a stamp taken within ``TRUST_AFTER_S`` of the
 directory's last change is not trusted: a second change in the same clock
 tick would leave the mtime as it was.
+
+What the index stores per directory (meta ``stamp_new`` / ``stamp_cur``):
+
+* ``M:S:I`` (mtime ns, size, inode): listed, and the stamp was old enough to
+  trust; listed again only when the stamp changes.
+* ``dirty``: listed while the stamp was fresh (an external change just
+  happened); listed at every sync until the stamp is old enough.
+* ``own:M:S:I:F``: our own changes (made under ``mailsuite.lock``, starting
+  from a stamp we knew) moved the directory to stamp ``M:S:I``, so its
+  content is what the index says without listing it (Dovecot keeps the same
+  record of its own changes). Any other change moves the stamp away from
+  ``M:S:I`` and forces a listing at the next sync. The one thing a stamp
+  cannot show is another agent's change in the *same* clock tick as ours;
+  so once ``TRUST_AFTER_S`` has passed since ``F`` (the oldest own change
+  not yet confirmed by a listing) the next sync lists once more and the
+  directory is back to a trusted ``M:S:I``.
 """
 
 from __future__ import annotations
@@ -20,6 +36,8 @@ __all__ = [
     "TRUST_AFTER_S",
     "dir_stamp",
     "stamp_string",
+    "needs_listing",
+    "own_change_stamp",
     "list_dir",
     "list_names",
     "Listing",
@@ -49,6 +67,49 @@ def stamp_string(stamp: tuple[int, int, int] | None, now: float | None = None) -
     if now - stamp[0] / 1e9 < TRUST_AFTER_S:
         return "dirty"
     return f"{stamp[0]}:{stamp[1]}:{stamp[2]}"
+
+
+def _raw(stamp: tuple[int, int, int]) -> str:
+    return f"{stamp[0]}:{stamp[1]}:{stamp[2]}"
+
+
+def needs_listing(stored: str | None, stamp: tuple[int, int, int] | None, now: float) -> bool:
+    """Whether a directory must be listed, given what the index stored and its stamp now."""
+    if stored is None or stored == "dirty" or stamp is None:
+        return True
+    if stored.startswith("own:"):
+        raw, _, first = stored[4:].rpartition(":")
+        if raw != _raw(stamp):
+            return True  # someone else changed it after our last own change
+        # Confirm once per window that no change hid in the clock tick of ours.
+        return now - int(first) / 1e9 >= TRUST_AFTER_S
+    return stored != stamp_string(stamp, now)
+
+
+def own_change_stamp(
+    stored: str | None,
+    before: tuple[int, int, int] | None,
+    after: tuple[int, int, int] | None,
+) -> str | None:
+    """What to store after our own change turned stamp ``before`` into ``after``.
+
+    Returns None when the directory had changed in a way the index does not
+    know yet (the stored value stays, so the next sync lists the directory).
+    The caller holds ``mailsuite.lock``, so no other mailsuite process changed it
+    between ``before`` and ``after``.
+    """
+    if stored is None or stored == "dirty" or before is None or after is None:
+        return None
+    if before == after:
+        return None  # not touched: what is stored stays right
+    if stored.startswith("own:"):
+        raw, _, first = stored[4:].rpartition(":")
+        if raw != _raw(before):
+            return None
+        return f"own:{_raw(after)}:{first}"
+    if stored != _raw(before):
+        return None  # changed by someone else since it was listed (or "missing")
+    return f"own:{_raw(after)}:{after[0]}"
 
 
 def list_dir(mailbox_path: str, sub: str) -> tuple[Listing, tuple[int, int, int] | None]:

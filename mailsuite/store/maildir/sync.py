@@ -178,7 +178,7 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             if idx.get_meta("recent_uid") is None:
                 idx.set_meta("recent_uid", ul.nextuid)
             for sub in subs:
-                idx.set_meta("stamp_" + sub, stamp_string(stamps[sub]))
+                idx.set_meta("stamp_" + sub, stamp_string(stamps[sub], core.clock()))
             idx.commit()
         except BaseException:
             idx.rollback()

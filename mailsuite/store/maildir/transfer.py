@@ -89,6 +89,7 @@ def copy_messages(src: MaildirMailbox, uids: Iterable[int], dest: Any) -> CopyRe
             )
             kwmap = dc.keyword_letters(kws)
             ms = int(dc.index.get_meta("highestmodseq") or 0) + 1
+            before = dc.stamps_before(("new", "cur"))
             for r in rows:
                 flags = frozenset(r.flags.split(" ")) - {""}
                 letters = letters_for(flags, kwmap.get)
@@ -131,11 +132,12 @@ def copy_messages(src: MaildirMailbox, uids: Iterable[int], dest: Any) -> CopyRe
             st.add_hashes(new_hashes)
             st.commit()
             dc.write_uidlist(dl, ul, added=[d for _s, d in pairs])
+            stamps = dc.own_stamps(before)
         finally:
             dl.release()
         if new_rows:
             dest._commit_rows(new_rows, new_blobs, ms, uidnext=ul.nextuid,
-                              uidvalidity=ul.uidvalidity)  # fmt: skip
+                              uidvalidity=ul.uidvalidity, stamps=stamps)  # fmt: skip
     if dc.quota is not None and new_rows:
         dc.quota.add(sum(r.psize for r in new_rows), len(new_rows))
     if new_rows:

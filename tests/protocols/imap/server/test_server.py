@@ -220,3 +220,21 @@ def test_logout_logged_with_traffic(server: RunningServer, user: tuple[str, str]
     finally:
         client.close()
     assert re.search(rf"imap\({user[0]}\)<\w+>: Logged out in=\d+ out=\d+", server.log_text())
+
+
+def test_hostile_bytes_never_break_the_session(raw: Raw) -> None:
+    """Broken literals, stray parentheses and binary junk get BAD answers; the session lives on."""
+    raw.line()
+    junk = [
+        b"a1 LOGIN (\r\n",
+        b"a2 FETCH 1:* (BODY[\r\n",
+        b'a3 LIST "unterminated\r\n',
+        b")))\r\n",
+        b"a4 UID FROB 1\r\n",
+        b"\x80\x81\x82 \xff\r\n",
+    ]
+    for line in junk:
+        raw.send(line)
+        answer = raw.line()
+        assert b" BAD " in answer, (line, answer)
+    assert raw.cmd(b"a5", b"NOOP") == b"a5 OK NOOP completed.\r\n"
