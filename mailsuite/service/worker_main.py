@@ -20,35 +20,17 @@ import sys
 from typing import Any
 
 from twisted.internet.main import CONNECTION_DONE, CONNECTION_LOST
-from twisted.logger import Logger, globalLogBeginner, jsonFileLogObserver
+from twisted.logger import Logger, globalLogBeginner
 from twisted.python.failure import Failure
 
 from mailsuite.config import Settings, settings_from_mapping
 from mailsuite.errors import ConfigError
 from mailsuite.service.listen import ListenerPlan
+from mailsuite.service.logpipe import READY_KEY, parse_level, pipe_observer
 
 __all__ = ["MasterLifeline", "main", "settings_from_json"]
 
 log = Logger(namespace="mailsuite.worker")
-
-READY_KEY = "mailsuite_worker_ready"  # the master waits for this key (workers.READY_KEY)
-TRACEBACK_KEY = "mailsuite_traceback"  # workers.TRACEBACK_KEY
-
-
-def _with_traceback_text(observer: Any) -> Any:
-    """Send a failure's traceback as text: JSON keeps neither frames nor exception value."""
-
-    def observe(event: dict[str, Any]) -> None:
-        failure = event.get("log_failure")
-        if failure is not None:
-            try:
-                text = failure.getTraceback()
-            except Exception as e:  # a failure that cannot format itself
-                text = f"(traceback unavailable: {e!r})"
-            event = {**event, TRACEBACK_KEY: text}
-        observer(event)
-
-    return observe
 
 
 def settings_from_json(line: bytes) -> Settings:
@@ -124,13 +106,16 @@ def main(argv: list[str] | None = None) -> None:
     fds = {str(k): int(v) for k, v in json.loads(args.listeners).items()}
     try:
         settings = settings_from_json(_read_settings_line())
+        min_level = parse_level(settings.log.level)
     except ConfigError as e:
         sys.stderr.write(f"mailsuite worker: {e}\n")
         raise SystemExit(1) from None
 
-    # Log events go to the master as JSON; it writes the one log, naming our pid.
-    out = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
-    observer: Any = _with_traceback_text(jsonFileLogObserver(out))
+    # Log events go to the master (logpipe); it writes the one log, naming our pid.
+    # A blocking write: if the master cannot keep up, the worker waits rather
+    # than losing lines (the pipe holds 64 KiB, hundreds of lines).
+    out = open(1, "wb", buffering=0, closefd=False)  # noqa: SIM115
+    observer: Any = pipe_observer(out.write, min_level)
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
     from twisted.internet import reactor as global_reactor

@@ -16,8 +16,9 @@ ready to restart a worker at once. One extra mostly idle process is the price.
 Per worker the master keeps three pipes: the worker's stdin carries the
 settings (so no secret ever appears in ``ps``) and then stays open as the
 worker's lifeline (EOF: the master is gone, the worker stops, so even a
-SIGKILLed master leaves no orphans); stdout carries the worker's log events as
-JSON, re-emitted here with the worker's pid so one log names every process;
+SIGKILLed master leaves no orphans); stdout carries the worker's log events
+(``logpipe``: one small JSON record per line, at ``[log] level`` and above),
+re-emitted here with the worker's pid so one log names every process;
 stderr carries anything printed before logging started.
 
 A worker that dies is restarted (after 0.5 s, doubling up to 60 s while it keeps
@@ -42,12 +43,13 @@ from typing import Any
 from twisted.application import service
 from twisted.internet import defer, error
 from twisted.internet.protocol import ProcessProtocol
-from twisted.logger import Logger, eventFromJSON, globalLogPublisher
+from twisted.logger import Logger, globalLogPublisher
 from twisted.python.failure import Failure
 
 from mailsuite.config import Settings
 from mailsuite.errors import ConfigError
 from mailsuite.service.listen import ListenerPlan
+from mailsuite.service.logpipe import READY_KEY, decode_line, parse_level
 
 __all__ = [
     "MAX_WORKERS",
@@ -66,9 +68,6 @@ STABLE_AFTER_S = 30.0  # a worker that lived this long resets the back-off
 STOP_TIMEOUT_S = 10.0  # SIGTERM, then SIGKILL after this long
 MAX_LOG_LINE_BYTES = 1024 * 1024  # a longer line without newline is passed on raw
 FIRST_INHERITED_FD = 3  # 0 settings/lifeline, 1 log events, 2 stderr
-READY_KEY = "mailsuite_worker_ready"  # set on the worker's "started" log event
-TRACEBACK_KEY = "mailsuite_traceback"  # a worker's failure, formatted where it happened
-_COMPOSE_READY = "mailsuite: ready"  # the worker's own ready line: the master says it
 
 
 def settings_to_json(settings: Settings) -> bytes:
@@ -87,20 +86,6 @@ def describe_exit(pid: int, reason: Failure) -> str:
     if code:
         return f"child {pid} returned error {code}"
     return f"child {pid} exited"
-
-
-class _RemoteFailure:
-    """Stands in for a worker's Failure: log observers only ask it for its traceback."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    def getTraceback(self, *args: Any, **kwargs: Any) -> str:
-        return self._text
-
-    def getErrorMessage(self) -> str:
-        lines = self._text.strip().splitlines()
-        return lines[-1] if lines else ""
 
 
 @dataclasses.dataclass(eq=False)
@@ -366,31 +351,15 @@ class WorkerSupervisor(service.Service):
             log.info("mailsuite: ready ({n} worker processes)", n=self.count)
 
     def relay_event(self, protocol: _WorkerProtocol, line: bytes) -> None:
-        """Re-emit one JSON log event from a worker, naming the worker's pid."""
+        """Re-emit one log record from a worker (``logpipe``), naming the worker's pid."""
         worker = protocol.worker
-        pid = worker.pid if worker is not None else 0
-        text = line.decode("utf-8", "replace").lstrip("\x1e").strip()
-        if not text:
+        if not line.strip():
             return
         try:
-            event = eventFromJSON(text)
-            if not isinstance(event, dict):
-                raise ValueError("not a JSON object")
-        except ValueError:
+            event = decode_line(line, worker.pid if worker is not None else 0)
+        except ValueError:  # e.g. a print() in a worker: still worth a line
             self.relay_stderr(protocol, line)
             return
-        if event.get("log_format") == _COMPOSE_READY:
-            return  # the master announces readiness once every worker is up
-        system = event.get("log_system")
-        if system is None:
-            level = event.get("log_level")
-            level_name = getattr(level, "name", "-")
-            system = f"{event.get('log_namespace', '-')}#{level_name}"
-        event["log_system"] = f"{system} worker={pid}"
-        traceback = event.pop(TRACEBACK_KEY, None)
-        if isinstance(traceback, str):
-            event["log_failure"] = _RemoteFailure(traceback)
-        event["mailsuite_worker_pid"] = pid
         self._publish(event)
         if event.get(READY_KEY) and worker is not None:
             self.worker_ready(worker)
@@ -418,6 +387,7 @@ def build_master_service(settings: Settings, reactor: Any) -> service.MultiServi
     count = settings.server.workers
     if not 1 <= count <= MAX_WORKERS:
         raise ConfigError(f"[server] workers: must be 1 to {MAX_WORKERS}, got {count}")
+    parse_level(settings.log.level)  # workers filter their events by it
     plan = ListenerPlan(bind=True)
     try:
         build_root_service(settings, reactor, listeners=plan)

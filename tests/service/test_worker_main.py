@@ -1,12 +1,10 @@
-"""worker_main.py: settings from the master, tracebacks kept across the log pipe."""
+"""worker_main.py: settings from the master, and the lifeline that ends a worker with it."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from twisted.internet.main import CONNECTION_DONE
@@ -14,12 +12,7 @@ from twisted.python.failure import Failure
 
 from mailsuite.config import load_settings
 from mailsuite.errors import ConfigError
-from mailsuite.service.worker_main import (
-    TRACEBACK_KEY,
-    MasterLifeline,
-    _with_traceback_text,
-    settings_from_json,
-)
+from mailsuite.service.worker_main import MasterLifeline, settings_from_json
 from mailsuite.service.workers import settings_to_json
 from tests.support.toml_write import dumps
 
@@ -60,25 +53,6 @@ def test_bad_settings_line_is_a_config_error(line: bytes, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_json(line)
     assert message in str(info.value)
-
-
-def test_failure_travels_as_text() -> None:
-    """A logged failure reaches the JSON observer with its formatted traceback and message."""
-    seen: list[dict[str, Any]] = []
-    observe = _with_traceback_text(seen.append)
-    try:
-        raise TypeError("the real reason")
-    except TypeError:
-        failure = Failure()
-    event = {"log_format": "oops", "log_failure": failure}
-    observe(event)
-    (sent,) = seen
-    assert "TypeError: the real reason" in sent[TRACEBACK_KEY]
-    assert "test_failure_travels_as_text" in sent[TRACEBACK_KEY]
-    assert TRACEBACK_KEY not in event  # the caller's event is not changed
-    observe({"log_format": "fine"})
-    assert TRACEBACK_KEY not in seen[1]
-    json.dumps(sent[TRACEBACK_KEY])
 
 
 def test_lifeline_reports_master_end() -> None:

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 from mailsuite.config import Settings
 from mailsuite.service import listen
 from mailsuite.service.listen import ListenerPlan
+from mailsuite.service.logpipe import encode_event
 from mailsuite.service.workers import (
     RESTART_MAX_S,
     RESTART_MIN_S,
@@ -132,15 +133,15 @@ class SpawningClock(Clock):
         self.spawned[index][0].processEnded(Failure(reason))
 
     def ready(self, index: int) -> None:
-        protocol, _, _, process = self.spawned[index]
+        protocol = self.spawned[index][0]
         event = {
             "log_format": "worker: serving",
             "log_namespace": "mailsuite.worker",
-            "log_level": {"__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A", "name": "info"},
+            "log_level": LogLevel.info,
             "mailsuite_worker_ready": True,
             "log_time": 0.0,
         }
-        protocol.childDataReceived(1, b"\x1e" + json.dumps(event).encode() + b"\n")
+        protocol.childDataReceived(1, encode_event(event))
 
 
 @pytest.fixture
@@ -210,34 +211,38 @@ def test_dead_worker_restarted_with_backoff(supervised: Any, master_log: list[st
 
 
 def test_ready_once_every_worker_is_up(supervised: Any, master_log: list[str]) -> None:
-    """The master says "mailsuite: ready" only when both workers are; their own ready is dropped."""
+    """The master says "mailsuite: ready" only once both workers said they are serving."""
     sup, clock, published = supervised
     sup.startService()
-    protocol = clock.spawned[0][0]
-    own = {"log_format": "mailsuite: ready", "log_namespace": "mailsuite.service.compose"}
-    protocol.childDataReceived(1, b"\x1e" + json.dumps(own).encode() + b"\n")
     clock.ready(0)
     assert not any("mailsuite: ready" in line for line in master_log)
     clock.ready(1)
     assert "mailsuite: ready (2 worker processes)" in master_log
-    assert [e["log_format"] for e in published] == ["worker: serving", "worker: serving"]
+    assert [e["mailsuite_text"] for e in published] == ["worker: serving", "worker: serving"]
     assert published[0]["log_system"] == "mailsuite.worker#info worker=1001"
 
 
-def test_relayed_event_names_worker_and_keeps_traceback(supervised: Any) -> None:
+def test_relayed_event_names_worker_and_keeps_traceback(
+    supervised: Any, master_log: list[str]
+) -> None:
     """A worker's event is re-emitted with its pid, level and traceback; junk becomes a warning."""
     sup, clock, published = supervised
     sup.startService()
     protocol = clock.spawned[1][0]
+    try:
+        raise TypeError("the reason")
+    except TypeError:
+        failure = Failure()
     event = {
         "log_format": "imap({user}): LOGOUT failed",
         "user": "alice",
         "log_namespace": "mailsuite.protocols.imap",
-        "log_level": {"__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A", "name": "critical"},
-        "mailsuite_traceback": "Traceback (most recent call last):\nTypeError: the reason\n",
+        "log_level": LogLevel.critical,
+        "log_failure": failure,
         "log_time": 0.0,
     }
-    data = b"\x1e" + json.dumps(event).encode() + b"\n"
+    data = encode_event(event)
+    assert data is not None
     protocol.childDataReceived(1, data[:10])
     assert published == []
     protocol.childDataReceived(1, data[10:] + b"print output\n")
@@ -246,6 +251,7 @@ def test_relayed_event_names_worker_and_keeps_traceback(supervised: Any) -> None
     text = eventAsText(got, includeTimestamp=False)
     assert text.startswith("[mailsuite.protocols.imap#critical worker=1002] imap(alice): LOGOUT")
     assert "TypeError: the reason" in text
+    assert "master: service(mailsuite): child 1002 said: print output" in master_log
 
 
 def test_stop_terms_then_kills(supervised: Any, master_log: list[str]) -> None:

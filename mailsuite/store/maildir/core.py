@@ -31,9 +31,10 @@ from contextlib import contextmanager
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.store.api import ChangeNotifier, MessageRecord
 from mailsuite.store.maildir.filenames import LETTER_TO_FLAG, NameGenerator
-from mailsuite.store.maildir.index import INDEX_FILE, IndexDB, IndexRow
+from mailsuite.store.maildir.index import INDEX_FILE, IndexDB, IndexRow, blob_crc
 from mailsuite.store.maildir.locks import DotLock, atomic_write
 from mailsuite.store.maildir.quota import MaildirSize
+from mailsuite.store.maildir.records import gc_paused
 from mailsuite.store.maildir.scan import (
     SUBDIRS,
     dir_stamp,
@@ -60,6 +61,7 @@ KEYWORDS_FILE = "dovecot-keywords"
 LOCK_FILE = "mailsuite.lock"
 # How often an open index is checked for having been deleted or replaced by an admin.
 INDEX_RECHECK_S = 1.0
+READ_AHEAD_MAX = 1024  # cached blobs read by one SELECT during a run of ascending requests
 
 _logger = logging.getLogger("mailsuite.store")
 
@@ -125,11 +127,15 @@ class MailboxCore:
         self.highestmodseq = 0
         self.version = 0  # bumped whenever self.rows changes
         self.records_cache: tuple[int, tuple[MessageRecord, ...]] | None = None
-        self.record_memo: dict[int, tuple[IndexRow, MessageRecord]] = {}
+        self.record_memo: dict[int, MessageRecord] = {}  # uid -> record of self.rows[uid]
         self.pending_blobs: dict[tuple[int, str], bytes] = {}  # cache entries not yet written
         self._uidlist_cache: tuple[tuple[int, int, int], UidList, bytes | None] | None = None
         self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
         self.clock: Callable[[], float] = time.time  # wall clock, compared with mtimes
+        # Read-ahead of cached blobs per kind (see cached_blob): uid -> (blob, crc).
+        self._ahead: dict[str, dict[int, tuple[bytes, int]]] = {}
+        self._ahead_last: dict[str, int] = {}
+        self._ahead_window: dict[str, int] = {}
 
     # ----------------------------------------------------------------- paths
     def file_path(self, row: IndexRow) -> str:
@@ -228,6 +234,7 @@ class MailboxCore:
         return idx
 
     def _drop_index(self, delete: bool) -> None:
+        self.forget_read_ahead()
         if self._index is not None:
             self._index.close()
         self._index = None
@@ -248,9 +255,43 @@ class MailboxCore:
             self.pending_blobs.clear()
             self.rows.clear()
             self.by_name.clear()
+            self.record_memo.clear()
             self._loaded_modseq = -1
             self.version += 1
             self.sync(force=True)
+
+    def cached_blob(self, uid: int, kind: str) -> tuple[bytes | None, bool]:
+        """A cached blob from the index (None when absent) and whether its CRC was wrong.
+
+        A FETCH over many messages asks for them in UID order, one at a time;
+        one SELECT per message would cost more than decoding the blob. So a
+        run of ascending requests reads ahead, in windows growing up to
+        ``READ_AHEAD_MAX`` blobs; a lone request reads just its own blob.
+        CRCs are checked as each blob is handed out. Caller holds ``rlock``.
+        """
+        ahead = self._ahead.get(kind)
+        if ahead is not None:
+            hit = ahead.pop(uid, None)
+            if hit is not None:
+                self._ahead_last[kind] = uid
+                blob, crc = hit
+                return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
+        last = self._ahead_last.get(kind)
+        window = self._ahead_window.get(kind, 1)
+        window = min(window * 4, READ_AHEAD_MAX) if last is not None and uid > last else 1
+        self._ahead_window[kind] = window
+        self._ahead_last[kind] = uid
+        got = self.index.blobs_from(kind, uid, window)
+        hit = got.pop(uid, None)
+        self._ahead[kind] = got
+        if hit is None:
+            return None, False
+        blob, crc = hit
+        return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
+
+    def forget_read_ahead(self) -> None:
+        self._ahead.clear()
+        self._ahead_last.clear()
 
     def flush_blobs(self) -> None:
         """Write the cached blobs made since the last flush (one transaction)."""
@@ -427,7 +468,8 @@ class MailboxCore:
             full = iid != self._index_id
             if not full and hms == self._loaded_modseq:
                 return []
-            rows, bad = idx.rows_since(-1 if full else self._loaded_modseq)
+            with gc_paused():
+                rows, bad = idx.rows_since(-1 if full else self._loaded_modseq)
             uidnext = int(idx.get_meta("uidnext") or 1)
             uidvalidity = int(idx.get_meta("uidvalidity") or 0)
         finally:
@@ -435,18 +477,25 @@ class MailboxCore:
         if full:
             self.rows.clear()
             self.by_name.clear()
+            self.record_memo.clear()
+            self.forget_read_ahead()
             self._index_id = iid
+            with gc_paused():
+                self.rows.update({r.uid: r for r in rows})
+                self.by_name.update({r.name: r.uid for r in rows})
         else:
             for uid in self.state.vanished_since(self._loaded_modseq):
                 self._drop_row(uid)
+            memo = self.record_memo
+            for r in rows:
+                old = self.rows.get(r.uid)
+                if old is not None and old.name != r.name:
+                    self.by_name.pop(old.name, None)
+                self.rows[r.uid] = r
+                self.by_name[r.name] = r.uid
+                memo.pop(r.uid, None)
         for uid in bad:
             self._drop_row(uid)
-        for r in rows:
-            old = self.rows.get(r.uid)
-            if old is not None and old.name != r.name:
-                self.by_name.pop(old.name, None)
-            self.rows[r.uid] = r
-            self.by_name[r.name] = r.uid
         self._loaded_modseq = self.highestmodseq = hms
         self.uidnext, self.uidvalidity = uidnext, uidvalidity
         self.version += 1
@@ -457,6 +506,9 @@ class MailboxCore:
 
     def _drop_row(self, uid: int) -> None:
         old = self.rows.pop(uid, None)
+        self.record_memo.pop(uid, None)
+        for ahead in self._ahead.values():
+            ahead.pop(uid, None)
         if old is not None:
             self.by_name.pop(old.name, None)
 

@@ -161,6 +161,19 @@ class IndexDB:
             return None, True
         return blob, False
 
+    def blobs_from(self, kind: str, uid: int, limit: int) -> dict[int, tuple[bytes, int]]:
+        """Up to ``limit`` cached blobs of ``kind`` for UIDs from ``uid`` on, with their CRCs.
+
+        The caller checks each CRC (:func:`blob_crc`) when it uses the blob.
+        """
+        return {
+            int(u): (bytes(b), int(c))
+            for u, b, c in self.conn.execute(
+                "SELECT uid, blob, crc FROM cache WHERE uid >= ? AND kind = ? ORDER BY uid LIMIT ?",
+                (uid, kind, limit),
+            )
+        }
+
     def put_blobs(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO cache (uid, kind, blob, crc) VALUES (?, ?, ?, ?)",

@@ -168,7 +168,7 @@ class MaildirMailbox:
             blob = core.pending_blobs.get((uid, kind))
             if blob is not None:
                 return blob
-            blob, bad = core.index.get_blob(uid, kind)
+            blob, bad = core.cached_blob(uid, kind)
         if blob is not None:
             return blob
         if bad:
@@ -202,17 +202,39 @@ class MaildirMailbox:
         from mailsuite.message import Envelope
 
         blob = self._cached(uid, "env")
-        if blob is None:
-            return self.message(uid).envelope()
-        return Envelope.from_json(blob)
+        if blob is not None:
+            try:
+                return Envelope.from_json(blob)
+            except ValueError as e:
+                self._undecodable(uid, "env", e)
+        return self.message(uid).envelope()
 
     def bodystructure(self, uid: int) -> BodyStructure:
         from mailsuite.message import BodyStructure
 
         blob = self._cached(uid, "bs")
-        if blob is None:
-            return self.message(uid).bodystructure()
-        return BodyStructure.from_json(blob)
+        if blob is not None:
+            try:
+                return BodyStructure.from_json(blob)
+            except ValueError as e:
+                self._undecodable(uid, "bs", e)
+        return self.message(uid).bodystructure()
+
+    def _undecodable(self, uid: int, kind: str, e: ValueError) -> None:
+        """A cached blob with a good CRC that this version cannot read (an older format)."""
+        core = self._core
+        core.log(f"cached {kind} of UID {uid} cannot be read ({e}); using the message file "
+                 f"and dropping the cached copy ({core.where()})")  # fmt: skip
+        with core.rlock:
+            core.pending_blobs.pop((uid, kind), None)
+            idx = core.index
+            idx.begin()
+            try:
+                idx.delete_blobs([(uid, kind)])
+                idx.commit()
+            except BaseException:
+                idx.rollback()
+                raise
 
     # ------------------------------------------------------------- writing
     def append(

@@ -48,6 +48,7 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             bad |= set(core.rows)
             core.rows.clear()
             core.by_name.clear()
+            core.record_memo.clear()
             subs = list(SUBDIRS)
         stamps = {}
         unmatched: Listing = {}

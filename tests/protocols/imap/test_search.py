@@ -514,3 +514,22 @@ def test_deepest_nesting_evaluates_in_a_thread(box: Box) -> None:
     worker.start()
     worker.join()
     assert result == [[2, 3, 4] if depth % 2 else [1, 5]]
+
+
+def test_encoded_bodies_are_not_ruled_out_from_raw_bytes(tmp_path: Path) -> None:
+    """Text hidden from the raw bytes by UTF-7, EBCDIC or ISO-2022 shifts is still found."""
+    from tests.protocols.imap.searchkeys.test_text import TRICKY
+
+    store = open_user_store(str(tmp_path / "eve"), user="eve", fsync=False)
+    mbox = store.open_mailbox("INBOX")
+    uids = {name: mbox.append(TRICKY[i]) for name, i in [("utf7", 1), ("jp", 3), ("cp500", 5)]}
+    snap = mbox.snapshot()
+    for keys, want in [
+        (b"BODY hidden", ["utf7"]),
+        (b"BODY abcd", ["jp"]),
+        (b'BODY ".<(+"', ["cp500"]),
+        (b"TEXT hidden", ["utf7"]),
+        (b"BODY zzz", []),
+    ]:
+        got = evaluate_search(key_of(keys), snap, mbox.message)
+        assert got == sorted(uids[w] for w in want), keys

@@ -5,6 +5,7 @@ from __future__ import annotations
 import imaplib
 import socket
 import ssl
+import time
 from typing import Any
 
 import pytest
@@ -159,3 +160,31 @@ def test_backend_that_never_answers_times_out_to_unavailable(cluster: Cluster) -
         client.login("mute", "mute-pw")
     client.logout()
     assert "no login answer within 3s" in cluster.front.log_text()
+
+
+def test_per_user_ip_connection_limit_applies_at_the_front_end(cluster: Cluster) -> None:
+    """The 11th proxied session of one user from one IP is refused with NO [LIMIT]."""
+    open_clients = []
+    try:
+        for _ in range(10):
+            client = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=20)
+            assert client.login("user7", USERS["user7"])[0] == "OK"
+            open_clients.append(client)
+        extra = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=20)
+        with pytest.raises(imaplib.IMAP4.error, match=r"\[LIMIT\]"):
+            extra.login("user7", USERS["user7"])
+        extra.logout()
+        ended = "imap-login(user7)"
+        before = cluster.front.log_text().count("proxy session ended")
+        open_clients.pop().logout()  # a proxied session ending frees its slot
+        for _ in range(200):  # the front end logs the end once the backend has closed
+            if cluster.front.log_text().count("proxy session ended") > before:
+                break
+            time.sleep(0.05)
+        assert ended in cluster.front.log_text()
+        again = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=20)
+        assert again.login("user7", USERS["user7"])[0] == "OK"
+        open_clients.append(again)
+    finally:
+        for client in open_clients:
+            client.logout()

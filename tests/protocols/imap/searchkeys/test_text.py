@@ -91,7 +91,7 @@ def test_decoded_keeps_undecodable_bytes() -> None:
 def _utf16_part() -> bytes:
     return (
         b"Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: binary\n\n"
-        + "hidden word".encode("utf-16-le")
+        + "hidden word".encode("utf-16")  # with its byte-order mark
     )
 
 
