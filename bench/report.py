@@ -25,6 +25,7 @@ __all__ = [
 
 ALL_METRICS = "*"  # a record for a whole workload run (it failed or was skipped before any metric)
 SUBJECT = "mailsuite"
+SAMPLES_SHOWN = 4  # error samples shown per server and workload
 
 
 @dataclass
@@ -134,11 +135,16 @@ def write_markdown(path: str, table: Table, servers: list[str], header: list[str
             cells += [_ratio(row, p) for p in peers]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better; ratio = mailsuite / peer."]
-    problems = []
+    per_run: dict[tuple[str, str], list[str]] = {}
     for (workload, _metric), row in table.items():
         for server, cell in row.items():
-            for sample in cell.error_samples:
-                problems.append(f"- {server} {workload}: {sample}")
+            seen = per_run.setdefault((server, workload), [])
+            seen.extend(x for x in cell.error_samples if x not in seen)
+    problems = []
+    for (server, workload), samples in per_run.items():
+        problems += [f"- {server} {workload}: {x}" for x in samples[:SAMPLES_SHOWN]]
+        if len(samples) > SAMPLES_SHOWN:
+            problems.append(f"- {server} {workload}: ... {len(samples) - SAMPLES_SHOWN} more")
     if problems:
         lines += ["", "## Errors (first samples)", "", *dict.fromkeys(problems)]
     notes = sorted(

@@ -124,6 +124,7 @@ async def run_for(
                 raise
             except TimeoutError:
                 errors.add(f"worker {worker}: cycle timed out after {timeout_s:.0f}s")
+                await asyncio.sleep(0.05)
             except Exception as e:  # noqa: BLE001 - every failure is counted, none stops the run
                 errors.add(f"worker {worker}: {type(e).__name__}: {e}")
                 await asyncio.sleep(0.05)  # do not spin on a refusing server

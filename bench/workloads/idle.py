@@ -69,9 +69,13 @@ async def run(ctx: Context) -> WorkloadResult:
         async with gate:
             try:
                 return await asyncio.wait_for(_idle_session(ctx, user), ctx.op_timeout_s)
+            except TimeoutError:
+                errors.add(
+                    f"idle connection {i} ({user}): not idling {ctx.op_timeout_s:.0f}s later"
+                )
             except Exception as e:  # noqa: BLE001 - counted
                 errors.add(f"idle connection {i} ({user}): {type(e).__name__}: {e}")
-                return None
+        return None
 
     opened = await asyncio.gather(*(open_idle(i) for i in range(ctx.idle_connections)))
     idling = [o for o in opened if o is not None]
@@ -81,13 +85,13 @@ async def run(ctx: Context) -> WorkloadResult:
     try:
         await asyncio.sleep(1.0)
         rss_after, pss_after = ctx.server.rss_bytes(), ctx.server.pss_bytes()
-        n = len(idling)
+        n, asked = len(idling), ctx.idle_connections
         # PSS is the fair figure for a process-per-connection server (shared pages
         # are split, not counted per process); RSS is given too.
         pss = (pss_after - pss_before) / n / 1024
         rss = (rss_after - rss_before) / n / 1024
-        metrics.append(Metric(f"PSS per idle connection ({n})", pss, "KiB", False))
-        metrics.append(Metric(f"RSS per idle connection ({n})", rss, "KiB", False))
+        metrics.append(Metric(f"PSS per idle connection ({asked})", pss, "KiB", False))
+        metrics.append(Metric(f"RSS per idle connection ({asked})", rss, "KiB", False))
         seen_at: list[float] = []
 
         async def wait(c: ImapClient, before: int) -> None:

@@ -136,6 +136,9 @@ class ProxySettings:
     # trusted_networks must start with a PROXY v2 header carrying the client's address.
     haproxy_imap_listen: list[str] = field(default_factory=list)
     haproxy_pop3_listen: list[str] = field(default_factory=list)
+    # How this node appears in `backends` (host names or addresses): users the
+    # ring gives to this node are served here instead of proxied to ourselves.
+    local_names: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def _frontend_config(ctx: ServiceContext, trusted: list[Any]) -> FrontendConfig:
         ttl=proxy.ttl,
         trusted_networks=tuple(trusted),
         own_addresses=frozenset(own),
+        local_names=frozenset(n.strip().strip("[]") for n in proxy.local_names),
         local_pop3=_local_pop3(ctx),
         local_imap=None,  # seam: the IMAP server cannot yet start already logged in
     )

@@ -17,20 +17,25 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from twisted.internet import task, tcp, unix
 from twisted.internet.main import CONNECTION_DONE, CONNECTION_LOST
 from twisted.logger import Logger, globalLogBeginner
 from twisted.python.failure import Failure
 
 from mailsuite.config import Settings, settings_from_mapping
 from mailsuite.errors import ConfigError
-from mailsuite.service.listen import ListenerPlan
+from mailsuite.service.listen import AdoptedPortService, ListenerPlan
 from mailsuite.service.logpipe import READY_KEY, parse_level, pipe_observer
 
 __all__ = ["MasterLifeline", "main", "settings_from_json"]
 
 log = Logger(namespace="mailsuite.worker")
+
+DRAIN_MAX_S = 60.0  # SIGHUP: how long a retiring worker lets its sessions finish
+DRAIN_POLL_S = 0.5
 
 
 def settings_from_json(line: bytes) -> Settings:
@@ -53,13 +58,18 @@ def settings_from_json(line: bytes) -> Settings:
 class MasterLifeline:
     """Watches fd 0: end of file means the master died, so this worker stops.
 
-    A reader on the reactor (never a blocking read): the master never writes
-    after the settings line, so this only ever sees EOF.
+    A reader on the reactor (never a blocking read). After the settings line
+    the master writes only commands, one per line: ``drain`` (SIGHUP's
+    rolling restart: stop accepting, finish the open sessions, exit).
     """
 
-    def __init__(self, fd: int, on_lost: Any) -> None:
+    def __init__(
+        self, fd: int, on_lost: Callable[[], None], on_command: Callable[[str], None] | None = None
+    ) -> None:
         self._fd = fd
         self._on_lost = on_lost
+        self._on_command = on_command
+        self._buffer = b""
         os.set_blocking(fd, False)
 
     def fileno(self) -> int:
@@ -75,10 +85,59 @@ class MasterLifeline:
             return None
         except OSError:
             return CONNECTION_LOST
-        return None if data else CONNECTION_DONE
+        if not data:
+            return CONNECTION_DONE
+        *lines, self._buffer = (self._buffer + data).split(b"\n")
+        for line in lines:
+            if self._on_command is not None:
+                self._on_command(line.decode("ascii", "replace").strip())
+        return None
 
     def connectionLost(self, reason: Failure) -> None:
         self._on_lost()
+
+
+def open_connections(reactor: Any) -> int:
+    """Client connections this process still has (TLS ones ride on a TCP transport)."""
+    descriptors = set(reactor.getReaders()) | set(reactor.getWriters())
+    return sum(isinstance(d, tcp.Server | unix.Server) for d in descriptors)
+
+
+def _drain(reactor: Any, root: Any, slot: int) -> None:
+    """Stop accepting now; stop the process once no session is left, or after DRAIN_MAX_S."""
+    ports = [svc for svc in _walk(root) if isinstance(svc, AdoptedPortService)]
+    for svc in ports:
+        svc.stopService()
+    deadline = reactor.seconds() + DRAIN_MAX_S
+    log.info(
+        "worker {slot}: draining: no new connections; {n} open",
+        slot=slot,
+        n=open_connections(reactor),
+    )
+
+    def check() -> None:
+        left = open_connections(reactor)
+        if left and reactor.seconds() < deadline:
+            return
+        if left:
+            log.info(
+                "worker {slot}: drained for {s}s; closing {n} sessions",
+                slot=slot,
+                s=DRAIN_MAX_S,
+                n=left,
+            )
+        poll.stop()
+        reactor.stop()
+
+    poll = task.LoopingCall(check)
+    poll.clock = reactor
+    poll.start(DRAIN_POLL_S, now=True)
+
+
+def _walk(svc: Any) -> Iterator[Any]:
+    yield svc
+    for child in getattr(svc, "services", ()):
+        yield from _walk(child)
 
 
 def _read_settings_line() -> bytes:
@@ -141,6 +200,14 @@ def main(argv: list[str] | None = None) -> None:
 
     reactor.addSystemEventTrigger("before", "shutdown", stop_services)
 
+    def on_command(command: str) -> None:
+        if command == "drain":
+            _drain(reactor, root, args.slot)
+        else:
+            log.warn(
+                "worker {slot}: unknown command {c!r} from the master", slot=args.slot, c=command
+            )
+
     def master_gone() -> None:
         # The reactor also drops this reader when it shuts down: not news then.
         if shutting_down:
@@ -151,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     def started() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        reactor.addReader(MasterLifeline(0, master_gone))
+        reactor.addReader(MasterLifeline(0, master_gone, on_command))
         log.info(
             "worker {slot}: serving (pid {pid})",
             slot=args.slot,

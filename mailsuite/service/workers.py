@@ -25,9 +25,11 @@ A worker that dies is restarted (after 0.5 s, doubling up to 60 s while it keeps
 dying young) and logged as Dovecot does:
 ``master: service(mailsuite): child 1234 killed with signal 9 (restarting)``.
 SIGTERM/SIGINT (twistd's stop) stop the workers with SIGTERM, then SIGKILL
-after ``STOP_TIMEOUT_S``. SIGHUP restarts the workers one at a time, each
-replacement ready before its predecessor is stopped (new code after an
-upgrade, fresh per-process auth caches; the master's settings and sockets stay).
+after ``STOP_TIMEOUT_S``. SIGHUP restarts the workers one at a time (new code
+after an upgrade, fresh per-process auth caches; the master's settings and
+sockets stay): once a replacement is ready, its predecessor is told to drain
+(``drain`` on its stdin: stop accepting, let open sessions end, at most
+``DRAIN_MAX_S``, then exit).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from mailsuite.config import Settings
 from mailsuite.errors import ConfigError
 from mailsuite.service.listen import ListenerPlan
 from mailsuite.service.logpipe import READY_KEY, decode_line, parse_level
+from mailsuite.service.worker_main import DRAIN_MAX_S
 
 __all__ = [
     "MAX_WORKERS",
@@ -270,6 +273,21 @@ class WorkerSupervisor(service.Service):
             slot=slot,
         )
 
+    def _drain(self, worker: _Worker) -> None:
+        """Ask a retiring worker to stop accepting and exit once its sessions end."""
+        transport: Any = worker.protocol.transport
+        try:
+            transport.write(b"drain\n")
+        except Exception:  # its stdin is gone: it is exiting anyway
+            self._signal(worker, "TERM")
+            return
+
+        def overdue() -> None:
+            if worker.pid in self.workers:
+                self._signal(worker, "TERM")
+
+        self._reactor.callLater(DRAIN_MAX_S + STOP_TIMEOUT_S, overdue)
+
     def _signal(self, worker: _Worker, name: str) -> None:
         try:
             transport: Any = worker.protocol.transport
@@ -338,7 +356,7 @@ class WorkerSupervisor(service.Service):
         worker.ready = True
         predecessor, worker.predecessor = worker.predecessor, None
         if predecessor is not None and predecessor.pid in self.workers:
-            self._signal(predecessor, "TERM")
+            self._drain(predecessor)
         if self._reload_queue and self._reload_queue[0] == worker.slot:
             self._reload_queue.pop(0)
             self._reload_next()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -106,4 +105,3 @@ def test_parse_level() -> None:
     with pytest.raises(ConfigError) as info:
         parse_level("verbose")
     assert "[log] level: expected one of debug, info, warn, error, critical" in str(info.value)
-    json.dumps(str(info.value))

@@ -76,3 +76,19 @@ def test_settings_round_trip_keeps_defaults() -> None:
 
     settings = dataclasses.replace(Settings(), base_dir="/srv/mail")
     assert settings_from_json(settings_to_json(settings)) == settings
+
+
+def test_lifeline_passes_commands_line_by_line() -> None:
+    """Commands from the master arrive whole, even split across reads."""
+    read_end, write_end = os.pipe()
+    commands: list[str] = []
+    lifeline = MasterLifeline(read_end, lambda: None, commands.append)
+    try:
+        os.write(write_end, b"dra")
+        assert lifeline.doRead() is None and commands == []
+        os.write(write_end, b"in\nnext\n")
+        assert lifeline.doRead() is None
+        assert commands == ["drain", "next"]
+    finally:
+        os.close(write_end)
+        os.close(read_end)

@@ -24,6 +24,7 @@ from mailsuite.config import Settings
 from mailsuite.service import listen
 from mailsuite.service.listen import ListenerPlan
 from mailsuite.service.logpipe import encode_event
+from mailsuite.service.worker_main import DRAIN_MAX_S
 from mailsuite.service.workers import (
     RESTART_MAX_S,
     RESTART_MIN_S,
@@ -31,7 +32,7 @@ from mailsuite.service.workers import (
     STOP_TIMEOUT_S,
     WorkerSupervisor,
 )
-from tests.support.server import RunningServer, launch, write_config
+from tests.support.server import RunningServer, free_port, launch, write_config
 
 WAIT_S = 30.0
 STARTED = re.compile(r"master: service\(mailsuite\): started child (\d+)")
@@ -272,7 +273,7 @@ def test_stop_terms_then_kills(supervised: Any, master_log: list[str]) -> None:
 
 
 def test_rolling_restart_keeps_a_worker_serving(supervised: Any, master_log: list[str]) -> None:
-    """On SIGHUP each worker is stopped only once its replacement is ready, one slot at a time."""
+    """On SIGHUP each worker drains only once its replacement is ready, one slot at a time."""
     sup, clock, _ = supervised
     sup.startService()
     clock.ready(0)
@@ -281,13 +282,17 @@ def test_rolling_restart_keeps_a_worker_serving(supervised: Any, master_log: lis
     assert len(clock.spawned) == 3  # slot 0's replacement, the old one still runs
     assert clock.spawned[0][3].signals == []
     clock.ready(2)
-    assert clock.spawned[0][3].signals == ["TERM"]
+    assert clock.spawned[0][3].stdin.endswith(b"}\ndrain\n")  # after the settings line
     assert len(clock.spawned) == 4  # now slot 1's replacement
-    clock.end(0, ProcessTerminated(signal=15))
+    clock.end(0, ProcessDone(None))
     assert len(clock.spawned) == 4  # a retired worker is not restarted
     clock.ready(3)
-    assert clock.spawned[1][3].signals == ["TERM"]
+    assert clock.spawned[1][3].stdin.endswith(b"drain\n")
     assert "master: worker processes restarted" in master_log
+    # A worker that does not finish draining is stopped after the limit.
+    clock.advance(DRAIN_MAX_S + STOP_TIMEOUT_S)
+    assert clock.spawned[1][3].signals == ["TERM"]
+    assert clock.spawned[0][3].signals == []
 
 
 def test_sighup_during_delayed_restart_spawns_once(supervised: Any) -> None:
@@ -417,16 +422,33 @@ def test_killed_worker_is_restarted(two_workers: RunningServer) -> None:
 
 
 def test_sighup_replaces_every_worker(two_workers: RunningServer) -> None:
-    """SIGHUP to the master replaces both workers one by one while the service keeps answering."""
+    """SIGHUP replaces both workers; a session open in an old one finishes before it exits."""
     server = two_workers
     old = set(_serving_pids(server))
+    before = _count(server, r"pop3<[^>]+>: connect from")
+    session = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
+    session_worker = _worker_of_newest(server, r"pop3<[^>]+>: connect from", before)
+    session.user("bob")  # alice's mailbox stays free for the new connections below
+    session.pass_(server.users["bob"])
     assert server.process is not None
     server.process.send_signal(signal.SIGHUP)
     _wait(lambda: "master: worker processes restarted" in server.log_text(), "rolling restart")
-    _wait(lambda: not any(_alive(p) for p in old), "the old workers to exit")
+    _wait(lambda: not any(_alive(p) for p in old - {session_worker}), "the idle old worker to exit")
     new = set(_serving_pids(server)) - old
     assert len(new) == 2 and all(_alive(p) for p in new)
-    assert _pop3_stat(server) == 0
+    _wait(
+        lambda: re.search(rf"worker={session_worker}\] worker \d: draining", server.log_text()),
+        "the session's worker to start draining",
+    )
+    assert _alive(session_worker)  # draining: its session is still open
+    assert session.stat()[0] == 0
+    for _ in range(10):  # new connections only reach the new workers
+        before = _count(server, r"pop3<[^>]+>: connect from")
+        assert _pop3_stat(server) == 0
+        assert _worker_of_newest(server, r"pop3<[^>]+>: connect from", before) in new
+    session.quit()
+    _wait(lambda: not _alive(session_worker), "the draining worker to exit")
+    assert f"child {session_worker} exited (replaced on SIGHUP)" in server.log_text()
     assert server.process.poll() is None
 
 
@@ -461,6 +483,38 @@ def test_lmtp_unix_socket_is_shared(two_workers: RunningServer) -> None:
         with smtplib.LMTP(server.lmtp_socket, timeout=10) as lmtp:
             lmtp.sendmail("s@example.org", ["alice"], f"Subject: {i}\r\n\r\nx\r\n".encode())
     assert _pop3_stat(server) == 3
+
+
+def test_front_end_listeners_are_shared(tmp_path: Path) -> None:
+    """With [proxy] enabled every worker accepts on the master's front-end sockets too."""
+    ports = {key: free_port() for key in ("imap", "imaps", "pop3", "pop3s")}
+    proxy = {
+        "enabled": True,
+        "imap_listen": [f"127.0.0.1:{ports['imap']}"],
+        "imap_tls_listen": [f"127.0.0.1:{ports['imaps']}"],
+        "pop3_listen": [f"127.0.0.1:{ports['pop3']}"],
+        "pop3_tls_listen": [f"127.0.0.1:{ports['pop3s']}"],
+    }
+    server = write_config(tmp_path, {"server": {"workers": 2}, "proxy": proxy})
+    launch(server)
+    try:
+        _wait(lambda: len(_serving_pids(server)) >= 2, "two workers serving")
+        assert "master: starting 2 worker processes on 10 listeners" in server.log_text()
+        seen: set[int] = set()
+        for _ in range(60):
+            before = _count(server, r"pop3-login\([^)]*\)<[^>]+>: connect from")
+            client = poplib.POP3("127.0.0.1", ports["pop3"], timeout=10)
+            client.user("alice")
+            client.pass_(server.users["alice"])
+            assert client.stat()[0] == 0
+            client.quit()
+            pattern = r"pop3-login\([^)]*\)<[^>]+>: connect from"
+            seen.add(_worker_of_newest(server, pattern, before))
+            if len(seen) == 2:
+                break
+        assert seen == set(_serving_pids(server))
+    finally:
+        server.stop()
 
 
 def test_bad_worker_count_stops_startup(tmp_path: Path) -> None:

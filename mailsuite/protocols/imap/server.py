@@ -32,6 +32,7 @@ from zope.interface import implementer
 from mailsuite import limits
 from mailsuite.auth.interfaces import AuthService, LoginContext
 
+from .compress_transport import start_compression
 from .session import INTERNAL_ERROR, BodySource, ImapSession, Outcome, SessionConfig
 from .wire import responses as r
 from .wire.framer import (
@@ -196,6 +197,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
             tls_available=not tls and self.config.tls_options is not None,
             tls_active=tls,
             hostname=self.config.hostname,
+            append_limit_bytes=self.config.max_literal_bytes,
+            compress_available=True,
         )
         self.session = ImapSession(
             self.config.auth,
@@ -316,6 +319,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
             self.setTimeout(self.config.idle_timeout_s)
         if outcome.start_tls:
             self._start_tls()
+        if outcome.start_compress:
+            self._start_compress()
         if outcome.close:
             self._close()
 
@@ -344,6 +349,17 @@ class ImapProtocol(Protocol, TimeoutMixin):
         self._framer = self._new_framer()
         self._transport().startTLS(self.config.tls_options)
         self.session.tls_started()
+
+    def _start_compress(self) -> None:
+        """RFC 4978 3: both directions are DEFLATE from the byte after the tagged OK."""
+        from twisted.internet import reactor
+
+        # A client may not send anything after COMPRESS before our OK; whatever it
+        # pipelined anyway was plaintext and cannot be trusted now.
+        self._queue.clear()
+        self._framer = self._new_framer()
+        clock: Any = reactor
+        start_compression(self, lambda f: clock.callLater(0, f))
 
     # -- output ---------------------------------------------------------------
 

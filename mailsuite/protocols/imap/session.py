@@ -164,6 +164,8 @@ class Outcome:
     line: bytes = b""
     close: bool = False
     start_tls: bool = False
+    #: COMPRESS DEFLATE: compress both directions from the byte after ``line`` (RFC 4978 3).
+    start_compress: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,10 @@ class SessionConfig:
     implementation: str = "mailsuite"
     version: str = "0.1.0"
     hostname: str = "localhost"
+    #: The largest APPEND literal accepted (RFC 7889 APPENDLIMIT); 0: not advertised.
+    append_limit_bytes: int = 0
+    #: COMPRESS=DEFLATE offered (the server can install the compressing transport).
+    compress_available: bool = False
 
 
 @dataclass
@@ -224,6 +230,7 @@ class ImapSession:
         self.store: MailStore | None = None
         self.selected: Selected | None = None
         self.enabled: set[str] = set()
+        self.compressed = False  # COMPRESS DEFLATE is active (RFC 4978)
         self.client_id: dict[str, str | None] = {}
         self.current: Command | None = None  # the command running now (RFC 3501 7.4.1)
         # AUTHENTICATE in progress: the exchange and the command's tag.
@@ -278,9 +285,35 @@ class ImapSession:
                 "LIST-STATUS",
                 "SPECIAL-USE",
                 "XLIST",
+                "CONDSTORE",
+                "QRESYNC",
+                "ESEARCH",
+                "SEARCHRES",
+                "SORT",
+                "SORT=DISPLAY",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
+                "QUOTA",
+                "QUOTA=RES-STORAGE",
+                "QUOTA=RES-MESSAGE",
+                "STATUS=SIZE",
             ]
         )
+        if self.config.append_limit_bytes:
+            caps.append(f"APPENDLIMIT={self.config.append_limit_bytes}")
+        if self.config.compress_available and not self.compressed:
+            caps.append("COMPRESS=DEFLATE")
         return caps
+
+    @property
+    def condstore(self) -> bool:
+        """CONDSTORE is enabled on this connection (RFC 7162 3.1)."""
+        return "CONDSTORE" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        """QRESYNC is enabled on this connection (RFC 7162 3.2.3)."""
+        return "QRESYNC" in self.enabled
 
     @property
     def authenticated(self) -> bool:

@@ -61,6 +61,7 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         self._held = bytearray()
         self._lost = False
         self._logout: Any = None
+        self.close_after_reply = False  # LOGOUT/QUIT, too many errors: close once answered
 
     # -- hooks for subclasses ---------------------------------------------------
 
@@ -191,7 +192,9 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         if self._lost:
             self._release()
             return b""
-        plan = plan_proxy(self.config, avatar, password, self.service, self.ttl)
+        plan = plan_proxy(
+            self.config, avatar, password, self.service, self.ttl, self.context.local_ip
+        )
         if isinstance(plan, NotProxied):
             if plan.local:
                 return self._hand_over(success)

@@ -70,6 +70,8 @@ class FrontendConfig:
     trusted_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
     # Our own listening addresses: proxying there would loop at once.
     own_addresses: frozenset[tuple[str, int]] = frozenset()
+    # Names and addresses this node has in [proxy] backends: its own users stay here.
+    local_names: frozenset[str] = frozenset()
     local_imap: LocalHandover | None = None  # seam: hand an IMAP login to this process
     local_pop3: LocalHandover | None = None  # seam: hand a POP3 login to this process
 
@@ -94,8 +96,15 @@ def plan_proxy(
     password: str | None,
     protocol: str,
     ttl: int,
+    local_ip: str = "",
 ) -> ProxyPlan | NotProxied:
-    """Decide where the logged-in ``avatar`` goes; see the module docstring."""
+    """Decide where the logged-in ``avatar`` goes; see the module docstring.
+
+    A destination that is this machine itself (``local_ip``, the address the
+    client reached us on, or one of ``[proxy] local_names``) is served here
+    when it came from hashing or ``proxy_maybe``, as Dovecot's proxy_maybe
+    does, so one node can be front end and backend at once.
+    """
     fields: dict[str, str] = dict(getattr(avatar, "passdb_fields", {}) or {})
     user = str(getattr(avatar, "username", ""))
     try:
@@ -103,6 +112,9 @@ def plan_proxy(
     except RouteError as e:
         return NotProxied(False, str(e))
     if dest is None:
+        return NotProxied(True)
+    maybe = dest.source == "hash" or ("proxy_maybe" in fields and "proxy" not in fields)
+    if maybe and (dest.host in config.local_names or (local_ip and dest.host == local_ip)):
         return NotProxied(True)
     if ttl <= 0:
         return NotProxied(False, f"proxy TTL exhausted going to {dest}: proxying loops?")
@@ -165,7 +177,10 @@ def start_proxy(
     else:
         machine = Pop3BackendLogin(plan.creds, starttls)
     header = b""
-    if config.send_proxy_protocol:
+    send_header = config.send_proxy_protocol
+    if dest.proxy_protocol is not None:
+        send_header = dest.proxy_protocol
+    if send_header:
         header = encode_v2(
             peer,
             local,

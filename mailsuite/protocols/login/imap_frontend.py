@@ -130,6 +130,10 @@ class ImapFrontend(FrontendProtocol):
             while self._queue and self.stage == "prelogin" and not self._lost:
                 event = self._queue.popleft()
                 self.write(await self._event(event))
+                if self.close_after_reply:
+                    # Written first: a TLS transport drops writes after loseConnection.
+                    self.close()
+                    break
         finally:
             self._busy = False
 
@@ -145,7 +149,7 @@ class ImapFrontend(FrontendProtocol):
             if isinstance(event, InputOverflow) or (
                 isinstance(event, LiteralTooLarge) and event.fatal
             ):
-                self.close()
+                self.close_after_reply = True
             return r.framing_error(event)
         if self._sasl is not None:
             return await self._sasl_line(event.data)
@@ -154,7 +158,7 @@ class ImapFrontend(FrontendProtocol):
             return b""
         self._commands += 1
         if self._commands > limits.IMAP_MAX_PREAUTH_COMMANDS:
-            self.close()
+            self.close_after_reply = True
             return r.untagged_status(BYE, "Too many commands before login.")
         if isinstance(cmd, c.BadCommand):
             return self._bad_input(cmd.response())
@@ -166,7 +170,7 @@ class ImapFrontend(FrontendProtocol):
     def _bad_input(self, line: bytes) -> bytes:
         self._bad += 1
         if self._bad >= limits.IMAP_MAX_BAD_COMMANDS:
-            self.close()
+            self.close_after_reply = True
             return line + r.untagged_status(BYE, "Too many invalid commands.")
         return line
 
@@ -179,7 +183,7 @@ class ImapFrontend(FrontendProtocol):
             case c.Noop():
                 return r.tagged(cmd.tag, OK, "NOOP completed.")
             case c.Logout():
-                self.close()
+                self.close_after_reply = True
                 return r.untagged_status(BYE, "Logging out") + r.tagged(
                     cmd.tag, OK, "Logout completed."
                 )

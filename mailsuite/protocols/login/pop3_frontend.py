@@ -111,6 +111,10 @@ class Pop3Frontend(FrontendProtocol):
                 line = self._queue.popleft()
                 answer = await self._handle(line)
                 self.write(answer)
+                if self.close_after_reply:
+                    # Written first: a TLS transport drops writes after loseConnection.
+                    self.close()
+                    break
         finally:
             self._busy = False
 
@@ -124,7 +128,7 @@ class Pop3Frontend(FrontendProtocol):
     def _bad_command(self, reason: str) -> bytes:
         self._bad += 1
         if self._bad >= _PREAUTH_MAX_BAD:
-            self.close()
+            self.close_after_reply = True
             return Status(False, f"{reason} (too many bad commands, closing connection)").encode()
         return Status(False, reason).encode()
 
@@ -141,7 +145,7 @@ class Pop3Frontend(FrontendProtocol):
             case c.Capa():
                 return MultiLine(Status(True, "Capability list follows"), self._capa()).encode()
             case c.Quit():
-                self.close()
+                self.close_after_reply = True
                 return Status(True, "Logging out.").encode()
             case c.Stls():
                 return self._stls()

@@ -58,6 +58,8 @@ class Destination:
         user: the user name to log in with (``destuser``, else the login name).
         source: "passdb" or "hash", for the log line.
         node: the ring node that owns the user ("" for passdb routes).
+        proxy_protocol: send a PROXY v2 header (passdb ``proxy_protocol=yes|no``);
+            None: as ``[proxy] send_proxy_protocol`` says.
     """
 
     host: str
@@ -67,6 +69,7 @@ class Destination:
     user: str = ""
     source: str = "passdb"
     node: str = ""
+    proxy_protocol: bool | None = None
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -166,7 +169,16 @@ class Router:
             elif "starttls" in fields and fields["starttls"].lower() != "no":
                 security = "starttls"
                 verify = fields["starttls"].lower() != "any-cert"
-            return Destination(host, port, security, verify, login_as, "passdb")
+            pp = fields.get("proxy_protocol")
+            return Destination(
+                host,
+                port,
+                security,
+                verify,
+                login_as,
+                "passdb",
+                proxy_protocol=None if pp is None else is_true(pp),
+            )
         if not self.ring:
             if proxied:
                 raise RouteError("passdb field proxy set without host, and no [proxy] backends")

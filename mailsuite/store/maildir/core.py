@@ -121,6 +121,7 @@ class MailboxCore:
         self._index_id: str | None = None
         self.rows: dict[int, IndexRow] = {}
         self.by_name: dict[str, int] = {}  # file name -> UID, kept with self.rows
+        self.in_new: set[int] = set()  # UIDs of rows whose file is in new/, kept with self.rows
         self._loaded_modseq = -1
         self.uidvalidity = 0
         self.uidnext = 1
@@ -256,6 +257,7 @@ class MailboxCore:
             self.rows.clear()
             self.by_name.clear()
             self.record_memo.clear()
+            self.in_new.clear()
             self._loaded_modseq = -1
             self.version += 1
             self.sync(force=True)
@@ -483,6 +485,7 @@ class MailboxCore:
             with gc_paused():
                 self.rows.update({r.uid: r for r in rows})
                 self.by_name.update({r.name: r.uid for r in rows})
+            self.in_new = {r.uid for r in rows if r.dir == "new"}
         else:
             for uid in self.state.vanished_since(self._loaded_modseq):
                 self._drop_row(uid)
@@ -494,6 +497,10 @@ class MailboxCore:
                 self.rows[r.uid] = r
                 self.by_name[r.name] = r.uid
                 memo.pop(r.uid, None)
+                if r.dir == "new":
+                    self.in_new.add(r.uid)
+                else:
+                    self.in_new.discard(r.uid)
         for uid in bad:
             self._drop_row(uid)
         self._loaded_modseq = self.highestmodseq = hms
@@ -507,6 +514,7 @@ class MailboxCore:
     def _drop_row(self, uid: int) -> None:
         old = self.rows.pop(uid, None)
         self.record_memo.pop(uid, None)
+        self.in_new.discard(uid)
         for ahead in self._ahead.values():
             ahead.pop(uid, None)
         if old is not None:

@@ -89,6 +89,10 @@ class MaildirMailbox:
     def snapshot(self) -> MailboxSnapshot:
         core = self._core
         core.sync()
+        if not self._readonly and core.in_new:
+            from mailsuite.store.maildir.seen import move_seen_to_cur
+
+            move_seen_to_cur(core)  # the client is about to hear of them (see .seen)
         with core.rlock:
             if not self._readonly:
                 self._claim_recent()

@@ -54,12 +54,12 @@ _FLAG_SETS: dict[str, frozenset[str]] = {}  # few distinct flag strings: share t
 # object.__setattr__. Setting the slots through their descriptors does the same
 # thing at half the cost, which matters when a 100,000-message mailbox is opened.
 _new = object.__new__
-_set_uid = MessageRecord.uid.__set__  # type: ignore[attr-defined]
-_set_flags = MessageRecord.flags.__set__  # type: ignore[attr-defined]
-_set_modseq = MessageRecord.modseq.__set__  # type: ignore[attr-defined]
-_set_size = MessageRecord.rfc822_size.__set__  # type: ignore[attr-defined]
-_set_date = MessageRecord.internal_date.__set__  # type: ignore[attr-defined]
-_set_filename = MessageRecord.filename.__set__  # type: ignore[attr-defined]
+_set_uid = MessageRecord.uid.__set__  # type: ignore[attr-defined,misc]
+_set_flags = MessageRecord.flags.__set__  # type: ignore[attr-defined,misc]
+_set_modseq = MessageRecord.modseq.__set__  # type: ignore[attr-defined,misc]
+_set_size = MessageRecord.rfc822_size.__set__  # type: ignore[attr-defined,misc]
+_set_date = MessageRecord.internal_date.__set__  # type: ignore[attr-defined,misc]
+_set_filename = MessageRecord.filename.__set__  # type: ignore[attr-defined,misc]
 
 
 def record_of(row: IndexRow) -> MessageRecord:
@@ -107,7 +107,7 @@ def records_of(core: MailboxCore) -> tuple[MessageRecord, ...]:
     memo = core.record_memo
     rows = core.rows
     with gc_paused():
-        out = []
+        out: list[MessageRecord] = []
         append = out.append
         get = memo.get
         for uid in sorted(rows):

@@ -75,6 +75,10 @@ class StateDB:
         row = self.conn.execute("SELECT sha1, size FROM hashes WHERE uid=?", (uid,)).fetchone()
         return (row[0], int(row[1])) if row else None
 
+    def hashed_uids(self) -> set[int]:
+        """UIDs whose SHA-1 is recorded (cheaper than :meth:`all_hashes` for a rebuild)."""
+        return {int(r[0]) for r in self.conn.execute("SELECT uid FROM hashes")}
+
     def all_hashes(self) -> dict[int, tuple[str, int]]:
         return {
             int(u): (h, int(s))

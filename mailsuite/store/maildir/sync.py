@@ -18,6 +18,7 @@ from mailsuite.store.maildir.facts import facts_of_file, header_blob
 from mailsuite.store.maildir.filenames import parse_name
 from mailsuite.store.maildir.index import IndexRow
 from mailsuite.store.maildir.locks import DotLock
+from mailsuite.store.maildir.records import gc_paused
 from mailsuite.store.maildir.scan import SUBDIRS, Listing, list_names, stamp_string
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ def base_of(name: str) -> str:
 
 def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
     """List ``subs``, reconcile them with index and uidlist; caller holds ``core.locked()``."""
+    # A first scan of a big mailbox makes ~10 objects per message that all live on.
+    with gc_paused():
+        _scan(core, subs, bad)
+
+
+def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
     core.refresh()
     dl = DotLock.acquire(core.uidlist_path, fsync=core.fsync)
     try:
@@ -79,7 +86,8 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
         blobs: list[tuple[int, str, bytes]] = []
         added_size = added_count = 0
         fresh = [b for b in unmatched if b not in rows_by_base]
-        known_hashes = core.state.all_hashes() if len(fresh) >= _HASHES_BULK_AT else None
+        hashed = core.state.hashed_uids() if len(fresh) >= _HASHES_BULK_AT else None
+        flags_by_letters: dict[str, str] = {}  # few distinct letter sets: compute each once
         for n, (base, (sub, name, p)) in enumerate(unmatched.items()):
             if n % 1000 == 999:
                 dl.touch()  # a long first scan must not look like a stale lock to Dovecot
@@ -94,7 +102,7 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 flags = core.flags_of(p.letters, kws)
                 upserts.append(row._replace(dir=sub, name=name, flags=flags, modseq=ms))
                 continue
-            full = os.path.join(core.path, sub, name)
+            full = f"{core.path}/{sub}/{name}"
             try:
                 st = os.stat(full)
             except FileNotFoundError:
@@ -102,15 +110,16 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             if not stat.S_ISREG(st.st_mode):
                 continue  # a stray directory or device is not a message: no UID for it
             found = ul_by_base.get(base)
-            known = None
+            known = False  # a SHA-1 is recorded: no need to read the file for it
             if found is not None:
-                known = known_hashes.get(found) if known_hashes is not None else (
-                    core.state.hash_of(found)
-                )  # fmt: skip
+                if hashed is not None:
+                    known = found in hashed
+                else:
+                    known = core.state.hash_of(found) is not None
             psize = p.size if p.size is not None else st.st_size
             vsize = p.vsize
             facts = None
-            if known is None or vsize is None:
+            if not known or vsize is None:
                 try:
                     facts = facts_of_file(full)
                 except OSError as e:
@@ -129,15 +138,17 @@ def scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 ul.records[uid] = ("", base)
                 ul_changed = True
             if facts is not None:
-                if known is None:
+                if not known:
                     hashes.append((uid, facts.sha1, facts.psize))
                     if found is None:  # a new message, not one Dovecot counted
                         added_size += facts.psize
                         added_count += 1
                 blobs.append((uid, "hdr", header_blob(facts.header)))
-            flags = core.flags_of(p.letters, kws)
+            flags_s = flags_by_letters.get(p.letters)
+            if flags_s is None:
+                flags_s = flags_by_letters[p.letters] = core.flags_of(p.letters, kws)
             seen.add(uid)
-            upserts.append(IndexRow(uid, name, sub, flags, ms, psize, vsize, st.st_mtime))
+            upserts.append(IndexRow(uid, name, sub, flags_s, ms, psize, vsize, st.st_mtime))
         readded = {r.uid for r in upserts}
         gone = [rows[u] for u in sorted(rows.keys() - seen) if rows[u].dir in subs]
         gone_uids = [r.uid for r in gone] + [u for u in bad if u not in readded]

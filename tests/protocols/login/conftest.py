@@ -21,7 +21,11 @@ import pytest
 
 from tests.support.server import RunningServer, free_port, launch, write_config
 
-USERS = {f"user{i}": f"pw{i}" for i in range(1, 9)} | {"alice": "alice-pw", "bob": "bob-pw"}
+USERS = {f"user{i}": f"pw{i}" for i in range(1, 9)} | {
+    "alice": "alice-pw",
+    "bob": "bob-pw",
+    "tlsuser": "tls-pw",
+}
 CLIENT_IP = "127.0.0.5"  # the tests' clients bind here, so the backends can show it
 
 
@@ -108,7 +112,7 @@ def _start_cluster(
     users_file = Path(front.base_dir) / "etc" / "users"
     lines = []
     for user, password in USERS.items():
-        if user == "user8":
+        if user in ("user8", "tlsuser"):  # routed by the lines below
             continue
         extra = ""
         if user == "alice":
@@ -119,6 +123,12 @@ def _start_cluster(
     # Backend 2 by passdb field, over STARTTLS/STLS (the backend's self-signed cert).
     lines.append("user8:{PLAIN}pw8::::::proxy=y host=127.0.0.3 starttls=any-cert\n")
     lines.append(f"mute:{{PLAIN}}mute-pw::::::proxy=y host=127.0.0.1 port={mute_port}\n")
+    # Backend 2's ordinary POP3S port (on 127.0.0.1): implicit TLS, no PROXY header.
+    pop3s = backends["127.0.0.3"].pop3s_port
+    lines.append(
+        f"tlsuser:{{PLAIN}}tls-pw::::::proxy=y host=127.0.0.1 port={pop3s} ssl=any-cert"
+        " proxy_protocol=no\n"
+    )
     # Routed to the front end's own IMAP port: the loop guard must stop it.
     lines.append(f"loop:{{PLAIN}}loop-pw::::::proxy=y host=127.0.0.1 port={front_ports['imap']}\n")
     users_file.write_text("".join(lines))

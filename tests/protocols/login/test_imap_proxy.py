@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import smtplib
 import socket
 import ssl
 import time
@@ -188,3 +189,31 @@ def test_per_user_ip_connection_limit_applies_at_the_front_end(cluster: Cluster)
     finally:
         for client in open_clients:
             client.logout()
+
+
+def test_idle_push_passes_through_the_relay(cluster: Cluster) -> None:
+    """A delivery on the backend reaches a client IDLE through the front end at once."""
+    with socket.create_connection(("127.0.0.1", cluster.front_ports["imap"]), 30) as sock:
+        f = sock.makefile("rb")
+        f.readline()
+        sock.sendall(b"a LOGIN bob bob-pw\r\n")
+        while not f.readline().startswith(b"a OK"):
+            pass
+        sock.sendall(b"s SELECT INBOX\r\n")
+        exists = b""
+        while not (line := f.readline()).startswith(b"s OK"):
+            if line.endswith(b" EXISTS\r\n"):
+                exists = line
+        count = int(exists.split()[1])
+        sock.sendall(b"i IDLE\r\n")
+        assert f.readline().startswith(b"+ ")
+        owner = HashRing(["127.0.0.2", "127.0.0.3"]).node_for("bob")
+        with smtplib.LMTP("127.0.0.1", cluster.backends[owner].lmtp_port, timeout=20) as lmtp:
+            lmtp.sendmail("x@example.org", ["bob"], b"Subject: push\r\n\r\nbody\r\n")
+        while not (line := f.readline()).endswith(b" EXISTS\r\n"):
+            pass
+        assert line == b"* %d EXISTS\r\n" % (count + 1)
+        sock.sendall(b"DONE\r\n")
+        while not (line := f.readline()).startswith(b"i "):
+            pass
+        assert line.startswith(b"i OK")

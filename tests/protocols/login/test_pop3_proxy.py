@@ -140,3 +140,14 @@ def test_commands_pipelined_after_a_failed_proxy_login_are_answered(cluster: Clu
         while f.readline() != b".\r\n":
             pass
         assert f.readline().startswith(b"+OK")  # QUIT
+
+
+def test_implicit_tls_to_the_backend(cluster: Cluster) -> None:
+    """passdb ssl=any-cert reaches the backend's POP3S port (no PROXY header: proxy_protocol=no)."""
+    client = POP3("127.0.0.1", cluster.front_ports["pop3"], timeout=20)
+    client.user("tlsuser")
+    assert client.pass_(USERS["tlsuser"]).startswith(b"+OK")
+    assert client.noop().startswith(b"+OK")
+    client.quit()
+    # Without the PROXY header the backend sees the front end's address, not the client's.
+    assert "pop3(tlsuser,127.0.0.1)" in cluster.backends["127.0.0.3"].log_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
@@ -86,3 +87,28 @@ def test_pop3_prelogin_commands(cluster: Cluster) -> None:
         assert f.readline().startswith(b"+OK")
         sock.sendall(b"QUIT\r\n")
         assert f.readline().startswith(b"+OK")
+
+
+def _tls(port: int) -> tuple[socket.socket, BinaryIO]:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), 30))
+    return sock, sock.makefile("rb")
+
+
+def test_logout_and_quit_answers_arrive_over_tls(cluster: Cluster) -> None:
+    """On implicit TLS the BYE/OK of LOGOUT and the +OK of QUIT are sent before the close."""
+    sock, f = _tls(cluster.front_ports["imaps"])
+    with sock:
+        f.readline()
+        sock.sendall(b"a1 LOGOUT\r\n")
+        assert f.readline().startswith(b"* BYE")
+        assert f.readline() == b"a1 OK Logout completed.\r\n"
+        assert f.readline() == b""
+    sock, f = _tls(cluster.front_ports["pop3s"])
+    with sock:
+        f.readline()
+        sock.sendall(b"QUIT\r\n")
+        assert f.readline() == b"+OK Logging out.\r\n"
+        assert f.readline() == b""

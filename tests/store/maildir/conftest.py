@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,3 +31,12 @@ def msg(n: int, extra: str = "") -> bytes:
         f"From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: message {n}\n"
         f"Message-ID: <{n}@example.org>\n{extra}\nBody of message {n}.\nSecond line.\n"
     ).encode()
+
+
+def file_of(root: str, base: str) -> str:
+    """The path of the message file with this base name, in new/ or cur/ (any flags)."""
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(root, sub)):
+            if name.partition(":")[0] == base:
+                return os.path.join(root, sub, name)
+    raise FileNotFoundError(base)

@@ -65,3 +65,39 @@ def test_broken_and_binary_messages_never_raise(store: MaildirStore) -> None:
             assert f.read() == data
     [subject] = mbox.header_fields(len(samples))["subject"]
     assert subject.encode("utf-8", "surrogateescape") == b"\xff\xfe caf\xc3\xa9"
+
+
+def test_read_ahead_over_many_messages_still_checks_every_crc(
+    store: MaildirStore, log: LogLines
+) -> None:
+    """FETCH ENVELOPE over many messages (read ahead in batches) still catches a damaged blob."""
+    mbox = store.open_mailbox("INBOX")
+    uids = [mbox.append(msg(i)) for i in range(40)]
+    close_core(store)
+    assert flip_all(Path(store.root, "mailsuite.index.sqlite"), b'"message 33"') >= 1
+    mbox = store.open_mailbox("INBOX")
+    subjects = [mbox.envelope(u).subject for u in uids]
+    assert subjects == [f"message {i}" for i in range(40)]
+    assert "cached env of UID 34 has a bad CRC" in log.text()
+
+
+def test_read_ahead_never_serves_an_expunged_message(store: MaildirStore) -> None:
+    """A blob read ahead for a message expunged meanwhile is not handed out for it."""
+    from mailsuite.errors import MailError
+    from mailsuite.store.api import FlagMode
+
+    mbox = store.open_mailbox("INBOX")
+    uids = [mbox.append(msg(i)) for i in range(20)]
+    for u in uids[:6]:
+        mbox.envelope(u)  # the read-ahead window now covers later UIDs
+    other = store.open_mailbox("INBOX")
+    other.set_flags([uids[10]], ["\\Deleted"], FlagMode.ADD)
+    other.expunge()
+    mbox.snapshot()
+    try:
+        mbox.envelope(uids[10])
+    except MailError:
+        pass
+    else:
+        raise AssertionError("an expunged message still had an envelope")
+    assert mbox.envelope(uids[11]).subject == "message 11"

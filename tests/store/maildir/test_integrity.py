@@ -8,7 +8,7 @@ from pathlib import Path
 from mailsuite.store.maildir import MaildirStore
 from mailsuite.store.maildir.integrity import check_mailbox, rebuild_mailbox
 
-from .conftest import LogLines, msg
+from .conftest import LogLines, file_of, msg
 
 
 def flip_all(path: Path, needle: bytes) -> int:
@@ -83,7 +83,7 @@ def test_damaged_message_file_is_reported_never_dropped(store: MaildirStore, log
     uid = mbox.append(msg(1))
     mbox.append(msg(2))
     [rec] = [r for r in mbox.snapshot().messages if r.uid == uid]
-    path = Path(store.root, "new", rec.filename)
+    path = Path(file_of(store.root, rec.filename))
     flip_all(path, b"Body of message 1")
     report = check_mailbox(mbox)
     assert report.damaged_files == [str(path)]

@@ -76,7 +76,7 @@ def test_own_flag_change_needs_no_listing(
 def test_own_append_expunge_copy_move_need_no_listing(
     store: MaildirStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Appends (new/ and cur/), expunges, copies and moves of our own are not followed by listings."""
+    """Our own appends (new/ and cur/), expunges, copies and moves are followed by no listing."""
     store.create_mailbox("Archive")
     mbox = settled(store)
     dest = store.open_mailbox("Archive")
@@ -145,7 +145,7 @@ def test_external_rename_in_same_tick_as_own_change_is_seen_after_window(
 def test_external_change_before_own_change_in_same_tick_is_seen_at_once(
     store: MaildirStore,
 ) -> None:
-    """An external rename just before our own STORE (same clock tick) is seen at the next snapshot."""
+    """An external rename just before our own STORE (same tick) is seen at the next snapshot."""
     mbox = settled(store)
     base = mbox.snapshot().messages[3].filename
     rename_flags(store.root, base, "FS")

@@ -13,7 +13,7 @@ import pytest
 from mailsuite.store.api import FlagMode
 from mailsuite.store.maildir import MaildirStore, sync
 
-from .conftest import msg
+from .conftest import file_of, msg
 
 
 def age_dirs(root: str) -> None:
@@ -81,10 +81,8 @@ def test_file_renamed_by_mutt_changes_flags_and_modseq(store: MaildirStore) -> N
     uid = mbox.append(msg(1))
     age_dirs(store.root)
     before = mbox.snapshot()
-    [name] = os.listdir(os.path.join(store.root, "new"))
-    os.rename(
-        os.path.join(store.root, "new", name), os.path.join(store.root, "cur", name + ":2,FS")
-    )
+    path = file_of(store.root, before.messages[0].filename)
+    os.rename(path, os.path.join(store.root, "cur", before.messages[0].filename + ":2,FS"))
     [rec] = mbox.snapshot().messages
     assert rec.uid == uid and rec.flags == {"\\Seen", "\\Flagged"}
     assert rec.modseq > before.highestmodseq
@@ -98,7 +96,7 @@ def test_file_removed_by_hand_is_expunged_and_vanished(store: MaildirStore) -> N
     snap = mbox.snapshot()
     ms = snap.highestmodseq
     victim = snap.messages[1].filename
-    os.unlink(os.path.join(store.root, "new", victim))
+    os.unlink(file_of(store.root, victim))
     snap = mbox.snapshot()
     assert [r.uid for r in snap.messages] == [uids[0], uids[2]]
     assert mbox.vanished_since(ms) == [uids[1]]
@@ -180,7 +178,7 @@ def test_message_removed_while_the_index_was_gone_is_vanished(store: MaildirStor
     uids = [mbox.append(msg(i)) for i in range(3)]
     snap = mbox.snapshot()
     delete_index_files(store.root)
-    os.unlink(os.path.join(store.root, "new", snap.messages[0].filename))
+    os.unlink(file_of(store.root, snap.messages[0].filename))
     after = store.open_mailbox("INBOX").snapshot()
     assert [r.uid for r in after.messages] == uids[1:]
     assert mbox.vanished_since(snap.highestmodseq) == [uids[0]]

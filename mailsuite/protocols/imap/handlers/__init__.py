@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import commands as c
-from . import connection, fetch, idle, mailboxes, messages, selection
+from . import connection, fetch, idle, mailboxes, messages, quota, selection, sorting
 
 if TYPE_CHECKING:
     from ..session import ImapSession, Outcome
@@ -31,7 +31,7 @@ HANDLERS: Final[Mapping[type[c.Command], Handler]] = MappingProxyType(
         c.Login: connection.do_login,
         c.Authenticate: connection.do_authenticate,
         c.Enable: connection.do_enable,
-        c.Compress: connection.do_unsupported,
+        c.Compress: connection.do_compress,
         c.Namespace: connection.do_namespace,
         c.Idle: idle.do_idle,
         c.Select: selection.do_select,
@@ -51,15 +51,15 @@ HANDLERS: Final[Mapping[type[c.Command], Handler]] = MappingProxyType(
         c.Xlist: mailboxes.do_xlist,
         c.Status: mailboxes.do_status,
         c.Append: mailboxes.do_append,
-        c.GetQuota: connection.do_unsupported,
-        c.GetQuotaRoot: connection.do_unsupported,
-        c.SetQuota: connection.do_unsupported,
+        c.GetQuota: quota.do_getquota,
+        c.GetQuotaRoot: quota.do_getquotaroot,
+        c.SetQuota: quota.do_setquota,
         c.Fetch: fetch.do_fetch,
         c.Store: messages.do_store,
         c.Copy: messages.do_copy,
         c.Move: messages.do_copy,
         c.Search: messages.do_search,
-        c.Sort: connection.do_unsupported,
-        c.Thread: connection.do_unsupported,
+        c.Sort: sorting.do_sort,
+        c.Thread: sorting.do_thread,
     }
 )

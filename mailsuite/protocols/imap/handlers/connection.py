@@ -15,6 +15,7 @@ from ..wire import data
 from ..wire import responses as r
 from ..wire.reader import ParseError
 from ..wire.responses import BAD, BYE, NO, OK, Code
+from . import condstore
 
 if TYPE_CHECKING:
     from ..session import ImapSession
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "do_authenticate",
     "do_capability",
+    "do_compress",
     "do_enable",
     "do_id",
     "do_login",
@@ -193,9 +195,29 @@ async def _auth_result(
 
 
 async def do_enable(session: ImapSession, cmd: c.Enable) -> Outcome:
-    """RFC 5161: nothing we offer needs enabling yet; unknown names are ignored (3.1)."""
-    session.out.write(data.enabled([]))
+    """RFC 5161: CONDSTORE and QRESYNC (RFC 7162); unknown names are ignored (3.1).
+
+    ``* ENABLED`` lists what this command turned on, in the client's order
+    (QRESYNC implies CONDSTORE without naming it, as in RFC 7162 3.2.3).
+    """
+    newly = set(condstore.enable(session, cmd.capabilities))
+    session.out.write(data.enabled([n for n in cmd.capabilities if n.upper() in newly]))
     return Outcome(r.tagged(cmd.tag, OK, "Enabled."))
+
+
+async def do_compress(session: ImapSession, cmd: c.Compress) -> Outcome:
+    """COMPRESS DEFLATE (RFC 4978 3): the server compresses from the byte after the OK."""
+    if cmd.mechanism.upper() != "DEFLATE":
+        return Outcome(r.tagged(cmd.tag, BAD, f"Unknown compression mechanism {cmd.mechanism}."))
+    if not session.config.compress_available:
+        return Outcome(r.tagged(cmd.tag, BAD, "COMPRESS is not supported by this server."))
+    if session.compressed:
+        return Outcome(
+            r.tagged(cmd.tag, NO, "Compression is already active.", Code.COMPRESSIONACTIVE)
+        )
+    session.compressed = True
+    session.log.debug("{prefix}: COMPRESS DEFLATE", prefix=session.log_prefix)
+    return Outcome(r.tagged(cmd.tag, OK, "DEFLATE active"), start_compress=True)
 
 
 async def do_namespace(session: ImapSession, cmd: c.Namespace) -> Outcome:
@@ -205,6 +227,6 @@ async def do_namespace(session: ImapSession, cmd: c.Namespace) -> Outcome:
 
 
 async def do_unsupported(session: ImapSession, cmd: c.Command) -> Outcome:
-    """Commands parsed but not offered yet (COMPRESS, QUOTA, SORT, THREAD)."""
+    """Commands parsed but not offered."""
     name = cmd.name.decode("ascii")
     return Outcome(r.tagged(cmd.tag, BAD, f"{name} is not supported by this server."))

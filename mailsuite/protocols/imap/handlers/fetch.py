@@ -32,6 +32,7 @@ from ..wire.fetchrender import (
 )
 from ..wire.responses import BAD, NO, OK, Code
 from ..wire.seqset import SequenceSet
+from . import condstore
 
 if TYPE_CHECKING:
     from ..session import ImapSession
@@ -129,6 +130,7 @@ def render_message(
     recent: bool,
     attrs: Sequence[FetchAttr],
     add_flags: bool,
+    add_condstore: bool = False,
 ) -> list[Piece]:
     """One ``* n FETCH (...)`` response as pieces (blocking when items need the message).
 
@@ -166,6 +168,13 @@ def render_message(
         if add_flags:
             # RFC 3501 6.4.5: the implicit \Seen is reported with the FETCH.
             out.append(b" FLAGS " + render_flags(flags, recent=recent))
+        if add_condstore:
+            # RFC 7162 3.1: a FETCH that set \Seen reports UID and MODSEQ once CONDSTORE is on.
+            names = {a.name for a in attrs}
+            if "UID" not in names:
+                out.append(b" UID %d" % rec.uid)
+            if "MODSEQ" not in names:
+                out.append(b" MODSEQ " + render_modseq(rec.modseq))
     finally:
         f = opened.get("file")
         if f is not None:
@@ -193,15 +202,15 @@ def _merge(pieces: list[Piece]) -> list[Piece]:
 
 def _render_batch(
     mailbox: Mailbox,
-    jobs: Sequence[tuple[int, MessageRecord, frozenset[str], bool, bool]],
+    jobs: Sequence[tuple[int, MessageRecord, frozenset[str], bool, bool, bool]],
     attrs: Sequence[FetchAttr],
 ) -> tuple[list[list[Piece]], int]:
     """Blocking: render a batch; returns the responses and how many were skipped as expunged."""
     out: list[list[Piece]] = []
     skipped = 0
-    for seq, rec, flags, recent, add_flags in jobs:
+    for seq, rec, flags, recent, add_flags, add_cs in jobs:
         try:
-            out.append(render_message(mailbox, seq, rec, flags, recent, attrs, add_flags))
+            out.append(render_message(mailbox, seq, rec, flags, recent, attrs, add_flags, add_cs))
         except _Expunged:
             skipped += 1
     return out, skipped
@@ -214,11 +223,29 @@ async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
     attrs = cmd.attrs
     if any(a.name.startswith("BINARY") for a in attrs):
         return Outcome(r.tagged(cmd.tag, BAD, "BINARY is not supported by this server."))
-    if cmd.changed_since is not None:
-        return Outcome(r.tagged(cmd.tag, BAD, "CHANGEDSINCE needs CONDSTORE, not offered yet."))
+    if cmd.vanished and not session.qresync:
+        # RFC 7162 3.2.6: VANISHED is a QRESYNC modifier.
+        return Outcome(r.tagged(cmd.tag, BAD, "VANISHED needs ENABLE QRESYNC first."))
     pairs = view.resolve(cmd.sequence, uid=cmd.uid)
     if out_of_range(view, cmd.sequence, uid=cmd.uid):
         return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
+    if cmd.changed_since is not None or any(a.name == "MODSEQ" for a in attrs):
+        # RFC 7162 3.1: both are CONDSTORE-enabling.
+        condstore.enable(session, [condstore.CONDSTORE])
+    since = cmd.changed_since
+    if since is not None:
+        # RFC 7162 3.1.4.1: only messages whose MODSEQ is above CHANGEDSINCE.
+        pairs = [
+            (seq, uid)
+            for seq, uid in pairs
+            if (rec := view.record(uid)) is not None and rec.modseq > since
+        ]
+        if cmd.vanished:
+            # RFC 7162 3.2.6: expunged UIDs of the set first, before any FETCH.
+            gone = await session.run(sel.mailbox.vanished_since, since)
+            line = condstore.vanished_earlier(view, gone, cmd.sequence)
+            if line is not None:
+                session.out.write(line)
     seen_now: set[int] = set()
     if not sel.readonly and any(a.sets_seen for a in attrs):
         targets = [
@@ -239,14 +266,15 @@ async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
             if rec is None:
                 continue
             add_flags = uid in seen_now and not wants_flags
-            jobs.append((seq, rec, view.flags_of(uid), view.is_recent(uid), add_flags))
+            add_cs = uid in seen_now and view.condstore
+            jobs.append((seq, rec, view.flags_of(uid), view.is_recent(uid), add_flags, add_cs))
         if needs_message:
             rendered, gone = await session.run(_render_batch, sel.mailbox, jobs, attrs)
             skipped += gone
         else:
             rendered = [
-                render_message(None, seq, rec, flags, recent, attrs, False)
-                for seq, rec, flags, recent, _add in jobs
+                render_message(None, seq, rec, flags, recent, attrs, add, add_cs)
+                for seq, rec, flags, recent, add, add_cs in jobs
             ]
         for pieces in rendered:
             for piece in pieces:

@@ -29,12 +29,13 @@ from ..wire import data
 from ..wire import responses as r
 from ..wire.fetchrender import render_flags, render_modseq
 from ..wire.responses import BAD, NO, OK, Code
+from . import condstore, quota
 from .fetch import INVALID_SET, out_of_range
 
 if TYPE_CHECKING:
     from ..session import ImapSession
 
-__all__ = ["do_copy", "do_search", "do_store"]
+__all__ = ["do_copy", "do_search", "do_store", "view_snapshot"]
 
 _MODES: Final = {
     c.StoreMode.REPLACE: FlagMode.REPLACE,
@@ -68,6 +69,7 @@ def _uid_of(rec: MessageRecord) -> int:
 
 
 async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
+    """STORE / UID STORE (RFC 3501 6.4.6), conditional with UNCHANGEDSINCE (RFC 7162 3.1.3)."""
     sel = session.selected
     assert sel is not None
     view = sel.view
@@ -75,8 +77,12 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
         return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
     if sel.readonly:
         return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
+    conditional = cmd.unchanged_since is not None
+    if conditional:
+        condstore.enable(session, [condstore.CONDSTORE])  # RFC 7162 3.1: enabling
     pairs = view.resolve(cmd.sequence, uid=cmd.uid)
     live = [(seq, uid) for seq, uid in pairs if not view.is_expunged(uid)]
+    changed: set[int] = set()
     if live:
         update, session.fresh = await session.run(
             _set_flags,
@@ -89,40 +95,65 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
         # Our own change: reported here (unless .SILENT), never again by the next sync.
         view.note_records(update.changed)
         modified = set(update.modified)
+        changed = {rec.uid for rec in update.changed}
         if session.fresh is not None:
             # Messages gone from the store meanwhile get no FETCH (RFC 2180 4.2.1).
             messages = session.fresh.messages
-            changed = {rec.uid for rec in update.changed}
             live = [(seq, uid) for seq, uid in live if uid in changed or _present(messages, uid)]
     else:
         modified = set()
-    if not cmd.silent:
-        # RFC 3501 6.4.6: the new flags of every message in the set, as untagged FETCH.
-        for seq, uid in live:
-            if uid in modified:
+    for seq, uid in live:
+        if uid in modified:
+            continue  # RFC 7162 3.1.3: failed the test, reported in [MODIFIED] only
+        rec = view.record(uid)
+        if rec is None:
+            continue
+        if cmd.silent:
+            # RFC 7162 3.1.3: even .SILENT reports the MODSEQ of every message that passed
+            # UNCHANGEDSINCE, changed or not (flags already set keep their MODSEQ); once
+            # CONDSTORE is on, a plain .SILENT STORE reports the MODSEQ of what it changed.
+            if not view.condstore or not (conditional or uid in changed):
                 continue
-            rec = view.record(uid)
-            if rec is None:
-                continue
+            items: list[tuple[bytes, bytes]] = []
+        else:
+            # RFC 3501 6.4.6: the new flags of every message in the set, as untagged FETCH.
             items = [(b"FLAGS", render_flags(view.flags_of(uid)))]
-            if cmd.uid:
-                items.append((b"UID", b"%d" % uid))
-            if view.condstore:
-                items.append((b"MODSEQ", render_modseq(rec.modseq)))
-            session.out.write(data.fetch(seq, items))
+        if cmd.uid:
+            items.append((b"UID", b"%d" % uid))
+        if view.condstore:
+            items.append((b"MODSEQ", render_modseq(rec.modseq)))
+        session.out.write(data.fetch(seq, items))
     if len(live) != len(pairs):
         # RFC 2180 4.2.1: expunged elsewhere and not yet announced to this client.
         return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
     if modified:
-        return Outcome(r.tagged(cmd.tag, OK, "Conditional STORE failed", r.code_modified(modified)))
+        # RFC 7162 3.1.3: UIDs for UID STORE, message numbers for STORE.
+        failed = modified if cmd.uid else {seq for seq, uid in pairs if uid in modified}
+        text = "Conditional STORE failed"
+        return Outcome(r.tagged(cmd.tag, OK, text, r.code_modified(sorted(failed))))
     return Outcome(r.tagged(cmd.tag, OK, "Store completed."))
 
 
 def _transfer(
-    store: MailStore, source: Mailbox, uids: Sequence[int], dest_name: str, move: bool
+    store: MailStore,
+    source: Mailbox,
+    uids: Sequence[int],
+    dest_name: str,
+    move: bool,
+    sizes: Sequence[int] = (),
 ) -> tuple[CopyResult, MailboxSnapshot]:
-    """Blocking: copy or move ``uids`` into ``dest_name``, then snapshot the source."""
+    """Blocking: copy or move ``uids`` into ``dest_name``, then snapshot the source.
+
+    A COPY is checked against the quota first (``sizes`` of the messages); a
+    MOVE stays within the user's one quota root and cannot exceed it.
+    """
     dest = store.open_mailbox(dest_name)
+    if not move:
+        try:
+            quota.check_copy_quota(store, sizes)
+        except BaseException:
+            dest.close()
+            raise
     try:
         result = source.move(uids, dest) if move else source.copy(uids, dest)
     finally:
@@ -146,9 +177,10 @@ async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
         # RFC 2180 4.4.1: refuse rather than copy part of the set.
         return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
     uids = [uid for _s, uid in pairs]
+    sizes = [rec.rfc822_size for uid in uids if (rec := view.record(uid)) is not None]
     try:
         result, session.fresh = await session.run(
-            _transfer, session.require_store(), sel.mailbox, uids, cmd.mailbox, move
+            _transfer, session.require_store(), sel.mailbox, uids, cmd.mailbox, move, sizes
         )
     except MailError as e:
         session.log.info(
@@ -171,7 +203,17 @@ async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
     return Outcome(r.tagged(cmd.tag, OK, "Copy completed.", code))
 
 
-def _view_snapshot(view: SelectedView) -> MailboxSnapshot:
+def _saved(uids: Sequence[int], returns: set[str]) -> tuple[int, ...]:
+    """What SAVE keeps (RFC 5182 2.1): only MIN/MAX when they are all that was asked."""
+    if not uids or not returns or not returns <= {"MIN", "MAX"}:
+        return tuple(uids)
+    kept = {uids[0]} if "MIN" in returns else set()
+    if "MAX" in returns:
+        kept.add(uids[-1])
+    return tuple(sorted(kept))
+
+
+def view_snapshot(view: SelectedView) -> MailboxSnapshot:
     """The mailbox as the client numbers it (not-yet-announced expunges included)."""
     records = tuple(rec for uid in view.uids if (rec := view.record(uid)) is not None)
     recent = frozenset(uid for uid in view.uids if view.is_recent(uid))
@@ -185,7 +227,7 @@ async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
     sel = session.selected
     assert sel is not None
     view = sel.view
-    snapshot = _view_snapshot(view)
+    snapshot = view_snapshot(view)
     try:
         uids = await session.run(
             evaluator.evaluate_search,
@@ -196,9 +238,12 @@ async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
             charset=cmd.charset or "UTF-8",
         )
     except evaluator.UnsupportedCharset:
+        if cmd.returns is not None and "SAVE" in cmd.returns:
+            view.saved_uids = ()  # RFC 5182 2.1: a failed SEARCH (SAVE) empties $
         return Outcome(r.tagged(cmd.tag, NO, "Unsupported charset", r.code_badcharset(CHARSETS)))
     modseq = None
     if evaluator.uses_modseq(cmd.key):
+        condstore.enable(session, [condstore.CONDSTORE])  # RFC 7162 3.1: enabling
         modseq = evaluator.highest_modseq(snapshot, uids)
     if cmd.uid:
         # Expunged elsewhere: announced right after this command, so leave them out.
@@ -210,8 +255,8 @@ async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
     else:
         returns = set(cmd.returns) or {"ALL"}
         if "SAVE" in returns:
-            view.saved_uids = tuple(uids)
             returns.discard("SAVE")
+            view.saved_uids = _saved(uids, returns)
         if returns:  # RFC 5182 2.1: SAVE alone sends no ESEARCH
             session.out.write(
                 data.esearch(cmd.tag, uid=cmd.uid, results=numbers, returns=returns, modseq=modseq)

@@ -12,7 +12,8 @@ from ..selected import SelectedView
 from ..session import Outcome, Selected
 from ..wire import data
 from ..wire import responses as r
-from ..wire.responses import NO, OK, Code
+from ..wire.responses import BAD, NO, OK, Code
+from . import condstore
 
 if TYPE_CHECKING:
     from ..session import ImapSession
@@ -33,13 +34,25 @@ def _open(store: MailStore, name: str, readonly: bool) -> tuple[Mailbox, Mailbox
 
 
 async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
-    """SELECT/EXAMINE: the untagged data of RFC 3501 6.3.1, then OK [READ-WRITE|READ-ONLY]."""
+    """SELECT/EXAMINE: the untagged data of RFC 3501 6.3.1, then OK [READ-WRITE|READ-ONLY].
+
+    With (CONDSTORE) it enables CONDSTORE; with (QRESYNC (...)) it also sends
+    what changed since the client's MODSEQ (RFC 7162 3.2.5).
+    """
+    if cmd.qresync is not None and not session.qresync:
+        # RFC 7162 3.2.5: the parameter is a client bug unless QRESYNC was enabled.
+        return Outcome(r.tagged(cmd.tag, BAD, "QRESYNC parameter without ENABLE QRESYNC."))
     # RFC 3501 6.3.1: a SELECT while selected first deselects, even when it then fails.
-    await session.deselect()
+    if session.selected is not None:
+        await session.deselect()
+        # RFC 7162 3.2.11: what follows is about the new mailbox, not the old one.
+        session.out.write(r.untagged_status(OK, "Previous mailbox closed.", Code.CLOSED))
+    if cmd.condstore:
+        condstore.enable(session, [condstore.CONDSTORE])
     store = session.require_store()
     readonly = type(cmd).readonly
     mailbox, snapshot = await session.run(_open, store, cmd.mailbox, readonly)
-    view = SelectedView(snapshot, condstore=cmd.condstore)
+    view = SelectedView(snapshot, condstore=session.condstore, qresync=session.qresync)
     readonly = readonly or mailbox.readonly
     session.select(Selected(mailbox, view, readonly))
     keywords: set[str] = set()
@@ -62,9 +75,12 @@ async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
         out.write(r.untagged_status(OK, "First unseen.", r.code_unseen(first_unseen)))
     out.write(r.untagged_status(OK, "UIDs valid", r.code_uidvalidity(snapshot.uidvalidity)))
     out.write(r.untagged_status(OK, "Predicted next UID", r.code_uidnext(snapshot.uidnext)))
+    # RFC 7162 3.1.2.1: always sent; the store keeps MODSEQ for every mailbox (no NOMODSEQ).
     out.write(
-        r.untagged_status(OK, "Highest", r.code_highestmodseq(max(1, snapshot.highestmodseq)))
+        r.untagged_status(OK, "Highest", condstore.highest_modseq_code(snapshot.highestmodseq))
     )
+    if cmd.qresync is not None:
+        await condstore.qresync_select(session, mailbox, snapshot, cmd.qresync)
     code = Code.READ_ONLY if readonly else Code.READ_WRITE
     verb = "Examine" if readonly and type(cmd).readonly else "Select"
     return Outcome(r.tagged(cmd.tag, OK, f"{verb} completed.", code))
@@ -101,9 +117,19 @@ async def do_expunge(session: ImapSession, cmd: c.Expunge) -> Outcome:
     assert sel is not None
     if sel.readonly:
         return Outcome(r.tagged(cmd.tag, NO, READ_ONLY_TEXT, Code.READ_ONLY))
-    session.fresh = await session.run(_expunge, sel.mailbox, None)
+    session.fresh = fresh = await session.run(_expunge, sel.mailbox, None)
     # The EXPUNGE responses come from the sync that follows every command.
-    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))
+    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed.", _expunge_code(session, fresh)))
+
+
+def _expunge_code(session: ImapSession, fresh: MailboxSnapshot | None) -> bytes | None:
+    """RFC 7162 3.2.10 (QRESYNC): EXPUNGE's tagged OK names the new HIGHESTMODSEQ."""
+    sel = session.selected
+    if not session.qresync or sel is None:
+        return None
+    return condstore.highest_modseq_code(
+        fresh.highestmodseq if fresh is not None else sel.view.highestmodseq
+    )
 
 
 async def do_uid_expunge(session: ImapSession, cmd: c.UidExpunge) -> Outcome:
@@ -117,4 +143,5 @@ async def do_uid_expunge(session: ImapSession, cmd: c.UidExpunge) -> Outcome:
     if uids:
         # Flags may have changed elsewhere; the store checks \Deleted itself.
         session.fresh = await session.run(_expunge, sel.mailbox, uids)
-    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed."))
+    code = _expunge_code(session, session.fresh)
+    return Outcome(r.tagged(cmd.tag, OK, "Expunge completed.", code))

@@ -52,10 +52,13 @@ def test_examine_is_read_only(imapenv) -> None:
 
 
 def test_select_missing_mailbox_leaves_authenticated_state(imapenv) -> None:
-    """SELECT of a mailbox that does not exist is NO [NONEXISTENT] and deselects the old one."""
+    """SELECT of a mailbox that does not exist closes the old one ([CLOSED]) and is NO."""
     session = imapenv.selected()
     reply = imapenv.say(session, b"a1 SELECT Nope")
-    assert reply.startswith(b"a1 NO [NONEXISTENT] ")
+    assert lines(reply) == [
+        b"* OK [CLOSED] Previous mailbox closed.",
+        b"a1 NO [NONEXISTENT] Mailbox doesn't exist",
+    ]
     assert session.state is State.AUTHENTICATED
 
 
