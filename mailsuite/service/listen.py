@@ -161,9 +161,8 @@ def _bind_tcp(host: str, port: int, value: str, config_key: str) -> socket.socke
     try:
         # As Twisted's own ports: restart without waiting for TIME_WAIT to clear.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            # "[::]:143" means IPv6 only, as in a one-process server; "*:143" is IPv4.
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        # IPV6_V6ONLY is left at the system default, as Twisted leaves it in a
+        # one-process server, so "[::]:143" means the same in both.
         sock.bind((host, port))
         sock.listen(BACKLOG)
     except OSError as e:

@@ -23,14 +23,16 @@ from mailsuite.protocols.login.imap_frontend import ImapFrontendFactory
 from mailsuite.protocols.login.pop3_frontend import Pop3FrontendFactory
 from mailsuite.protocols.login.proxy_listener import ProxyHeaderFactory
 from mailsuite.protocols.login.routing import HashRing, Router
-from mailsuite.protocols.pop3.server import ServerConfig as Pop3ServerConfig
-from mailsuite.protocols.pop3.session import SessionConfig as Pop3SessionConfig
-from mailsuite.protocols.pop3.uidl import compile_uidl_format
 from mailsuite.service import imap as imap_service
 from mailsuite.service import listen
 from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.context import ServiceContext
-from mailsuite.service.login_handover import pop3_handover
+from mailsuite.service.login_handover import (
+    imap_handover,
+    imap_server_config,
+    pop3_handover,
+    pop3_server_config,
+)
 from mailsuite.service.pop3 import parse_listen
 
 __all__ = ["build", "parse_networks"]
@@ -77,25 +79,6 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[proxy] master_password: required when master_user is set")
 
 
-def _local_pop3(ctx: ServiceContext) -> Any:
-    """The in-process POP3 service the front end hands local users to."""
-    settings = ctx.settings
-    try:
-        uidl_format = compile_uidl_format(settings.mail.pop3_uidl_format)
-    except ValueError as e:
-        raise ConfigError(f"[mail] pop3_uidl_format: {e}") from None
-    config = Pop3ServerConfig(
-        auth=ctx.auth,
-        run_blocking=ctx.run_blocking,
-        session=Pop3SessionConfig(
-            uidl_format=uidl_format, retr_marks_seen=settings.pop3.retr_marks_seen
-        ),
-        tls_options=None,
-        timeout_s=settings.pop3.timeout_s,
-    )
-    return pop3_handover(config)
-
-
 def _frontend_config(ctx: ServiceContext, trusted: list[Any]) -> FrontendConfig:
     settings = ctx.settings
     proxy = settings.proxy
@@ -126,8 +109,9 @@ def _frontend_config(ctx: ServiceContext, trusted: list[Any]) -> FrontendConfig:
         trusted_networks=tuple(trusted),
         own_addresses=frozenset(own),
         local_names=frozenset(n.strip().strip("[]") for n in proxy.local_names),
-        local_pop3=_local_pop3(ctx),
-        local_imap=None,  # seam: the IMAP server cannot yet start already logged in
+        # Users served here continue in this process's IMAP/POP3 service.
+        local_pop3=pop3_handover(pop3_server_config(ctx)),
+        local_imap=imap_handover(imap_server_config(ctx)),
     )
 
 

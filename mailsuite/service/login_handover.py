@@ -1,81 +1,102 @@
-"""The front end's in-process handover: a user served here continues in the local POP3 service.
+"""The front end's in-process handover: a user served here continues in the local IMAP/POP3 service.
 
-The login front end may not import the POP3 server (protocols stay independent),
-so the composition root builds this seam and hands it to the front end's
-config. IMAP has the same seam (``FrontendConfig.local_imap``) but no
-implementation yet: the IMAP server needs a way to start already logged in.
+The login front end may not import the IMAP or POP3 server (protocols stay
+independent), so the composition root builds the seams here and hands them to
+the front end's config (``FrontendConfig.local_imap``/``local_pop3``). Each
+seam makes a server protocol configured exactly like the one behind
+``[imap] listen``/``[pop3] listen`` and lets it adopt the logged-in connection
+through the servers' public ``adopt``; the front-end connection then only
+passes the transport's events on. So a user gets the same service whether
+they connect to the front end or straight to the IMAP/POP3 port.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
+from mailsuite.errors import ConfigError
+from mailsuite.protocols.imap.server import ImapProtocol
+from mailsuite.protocols.imap.server import ServerConfig as ImapServerConfig
+from mailsuite.protocols.login.handoff import LocalHandover, Takeover
+from mailsuite.protocols.pop3.server import Pop3Protocol
+from mailsuite.protocols.pop3.server import ServerConfig as Pop3ServerConfig
+from mailsuite.protocols.pop3.session import SessionConfig as Pop3SessionConfig
+from mailsuite.protocols.pop3.uidl import compile_uidl_format
+from mailsuite.service.context import ServiceContext
 
-from mailsuite.auth.interfaces import AuthSuccess, LoginContext
-from mailsuite.protocols.login.handoff import LocalHandover
-from mailsuite.protocols.pop3.server import Pop3Protocol, ServerConfig
-from mailsuite.protocols.pop3.session import Pop3Session
+__all__ = [
+    "imap_handover",
+    "imap_server_config",
+    "pop3_handover",
+    "pop3_server_config",
+]
 
-__all__ = ["pop3_handover"]
+
+def imap_server_config(ctx: ServiceContext) -> ImapServerConfig:
+    """The IMAP server settings ``[imap] listen`` uses (see ``mailsuite.service.imap``)."""
+    settings = ctx.settings
+    imap = settings.imap
+    return ImapServerConfig(
+        auth=ctx.auth,
+        run_blocking=ctx.run_blocking,
+        changes=ctx.changes,
+        tls_options=ctx.tls_options,
+        idle_timeout_s=imap.idle_timeout_s,
+        preauth_timeout_s=imap.preauth_timeout_s,
+        max_line_bytes=imap.max_line_bytes,
+        max_literal_bytes=imap.max_literal_bytes,
+        hostname=settings.server.hostname,
+    )
 
 
-class _HandedOverPop3(Pop3Protocol):
-    """A POP3 connection that starts in the middle: logged in by the front end, no greeting."""
+def pop3_server_config(ctx: ServiceContext) -> Pop3ServerConfig:
+    """The POP3 server settings ``[pop3] listen`` uses (see ``mailsuite.service.pop3``)."""
+    settings = ctx.settings
+    try:
+        uidl_format = compile_uidl_format(settings.mail.pop3_uidl_format)
+    except ValueError as e:
+        raise ConfigError(f"[mail] pop3_uidl_format: {e}") from None
+    return Pop3ServerConfig(
+        auth=ctx.auth,
+        run_blocking=ctx.run_blocking,
+        session=Pop3SessionConfig(
+            uidl_format=uidl_format, retr_marks_seen=settings.pop3.retr_marks_seen
+        ),
+        tls_options=ctx.tls_options,
+        timeout_s=settings.pop3.timeout_s,
+    )
 
-    def __init__(
-        self,
-        config: ServerConfig,
-        context: LoginContext,
-        tls_active: bool,
-        success: AuthSuccess,
-        pending: bytes,
-    ) -> None:
-        super().__init__(config)
-        self._context = context
-        self._tls = tls_active
-        self._success = success
-        self._pending = pending
 
-    def connectionMade(self) -> None:  # noqa: N802 - Twisted API
-        session_config = dataclasses.replace(self.config.session, tls_available=False)
-        context = dataclasses.replace(self._context, service="pop3")
-        self.session = Pop3Session(
-            self.config.auth, context, self.config.run_blocking, session_config, self._tls
+def imap_handover(config: ImapServerConfig) -> LocalHandover:
+    """The ``local_imap`` seam: the IMAP server answers the login and serves the rest."""
+
+    def hand_over(takeover: Takeover) -> Any:
+        protocol = ImapProtocol(config)
+        protocol.adopt(
+            takeover.transport,
+            takeover.context,
+            takeover.success,
+            takeover.tag,
+            tls_active=takeover.tls_active,
+            pending=takeover.pending,
         )
-        self.setTimeout(self.config.timeout_s)
-        # Hold pipelined commands until the login's answer is out.
-        self._busy = True
-        d = Deferred.fromCoroutine(self.session.start_authenticated(self._success))
-        d.addCallbacks(self._logged_in, self._failed)
+        return protocol
 
-    def _logged_in(self, response: Any) -> None:
-        self._write(response.reply.encode())
-        self._busy = False
-        if response.close:
-            self._close()
-            return
-        pending, self._pending = self._pending, b""
-        if pending:
-            self.dataReceived(pending)
-        else:
-            self._kick()
-
-    def _failed(self, failure: Failure) -> None:
-        self._busy = False
-        self._internal_error(failure)
+    return hand_over
 
 
-def pop3_handover(config: ServerConfig) -> LocalHandover:
-    """The ``local_pop3`` seam for the front end, serving with ``config``."""
+def pop3_handover(config: Pop3ServerConfig) -> LocalHandover:
+    """The ``local_pop3`` seam: the POP3 server answers the login and serves the rest."""
 
-    def hand_over(
-        transport: Any, success: Any, context: LoginContext, tls_active: bool, pending: bytes
-    ) -> Any:
-        protocol = _HandedOverPop3(config, context, tls_active, success, pending)
-        protocol.makeConnection(transport)
+    def hand_over(takeover: Takeover) -> Any:
+        protocol = Pop3Protocol(config)
+        protocol.adopt(
+            takeover.transport,
+            takeover.context,
+            takeover.success,
+            tls_active=takeover.tls_active,
+            pending=takeover.pending,
+        )
         return protocol
 
     return hand_over

@@ -200,3 +200,18 @@ class AdoptTests(TestCase):
                 await second.stopService()
 
         return Deferred.fromCoroutine(scenario())
+
+
+def test_master_binds_ipv6() -> None:
+    """An "[addr]:port" listener is bound as an IPv6 socket."""
+    plan = ListenerPlan(bind=True)
+    try:
+        try:
+            listen.tcp_service(ctx(plan), "[::1]:0", "[imap] listen[1]", None, "i")
+        except CannotListenError as e:
+            pytest.skip(f"no IPv6 loopback here: {e}")
+        (sock,) = plan.sockets.values()
+        assert sock.family == socket.AF_INET6
+        assert sock.getsockname()[0] == "::1"
+    finally:
+        plan.close()

@@ -12,6 +12,7 @@ producer, so neither a big message nor a slow reader fills our memory.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 import os
@@ -30,7 +31,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from mailsuite import limits
-from mailsuite.auth.interfaces import AuthService, LoginContext
+from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext
 
 from .compress_transport import start_compression
 from .session import INTERNAL_ERROR, BodySource, ImapSession, Outcome, SessionConfig
@@ -225,6 +226,85 @@ class ImapProtocol(Protocol, TimeoutMixin):
             tls=" (TLS)" if tls else "",
         )
         self.write(self.session.greeting())
+
+    def adopt(
+        self,
+        transport: Any,
+        context: LoginContext,
+        result: AuthSuccess,
+        tag: bytes,
+        *,
+        tls_active: bool,
+        pending: bytes = b"",
+    ) -> Deferred[None]:
+        """Serve a connection that another protocol (the login front end) logged in.
+
+        Used instead of ``makeConnection``: there is no greeting, since the
+        client already had one. The first thing the client gets is the tagged
+        answer to its LOGIN/AUTHENTICATE ``tag`` (``OK [CAPABILITY ...]`` with
+        this server's capabilities after login, RFC 3501 7.1; NO if the store
+        cannot be opened), then the answers to ``pending`` (what it pipelined
+        after the login, exactly as sent) and to everything it sends later,
+        exactly as on a direct connection (IDLE, COMPRESS, timeouts, logs
+        under the front end's session ID). The caller keeps passing the
+        transport's events to :meth:`dataReceived` and :meth:`connectionLost`.
+
+        Args:
+            transport: the client's transport (TLS already in place when
+                ``tls_active``); no producer may be registered on it.
+            context: the client's address and session ID, as the front end
+                saw them (``service`` becomes ``"imap"``).
+            result: the front end's successful login; this session calls its
+                ``logout`` when it ends.
+            tag: the tag of the client's login command.
+            tls_active: the connection is already TLS (IMAPS or STARTTLS).
+            pending: client bytes after the login command.
+
+        Returns:
+            Fires once the login is answered (for tests; errors are handled).
+        """
+        self.connected = 1
+        self.transport = transport
+        session_config = SessionConfig(
+            tls_available=not tls_active and self.config.tls_options is not None,
+            tls_active=tls_active,
+            hostname=self.config.hostname,
+            append_limit_bytes=self.config.max_literal_bytes,
+            compress_available=True,
+        )
+        context = dataclasses.replace(
+            context, service="imap", secured=context.secured or tls_active
+        )
+        self.session = ImapSession(
+            self.config.auth,
+            context,
+            self.config.run_blocking,
+            _Output(self),
+            session_config,
+            self.config.changes,
+        )
+        self.session.traffic = self._traffic
+        transport.registerProducer(self.gate, True)
+        self.setTimeout(self.config.preauth_timeout_s)  # until the login is answered
+        # The front end checked the credentials: what follows may carry APPEND-sized literals.
+        self._framer.max_literal_bytes = self.config.max_literal_bytes
+        self._busy = True  # pipelined commands wait for the login's answer
+        if pending:
+            self.dataReceived(pending)
+        d = Deferred.fromCoroutine(self._adopted(result, tag))
+        d.addErrback(self._loop_failed)
+        return d
+
+    async def _adopted(self, result: AuthSuccess, tag: bytes) -> None:
+        assert self.session is not None
+        try:
+            outcome = await self.session.start_authenticated(result, tag)
+            if self.lost:
+                return
+            self._finish(outcome)
+        finally:
+            self._busy = False
+        self._kick()
 
     def _traffic(self) -> str:
         return f"in={self.bytes_in} out={self.bytes_out}"

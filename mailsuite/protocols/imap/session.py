@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from mailsuite.auth.interfaces import AuthService, LoginContext, SaslExchange
+from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext, SaslExchange
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.limits import IMAP_MAX_BAD_COMMANDS, IMAP_MAX_PREAUTH_COMMANDS
 from mailsuite.message import crlf_chunks
@@ -86,6 +86,10 @@ _READERS: Final = (
     c.Id,
     c.Namespace,
     c.Enable,
+    c.Sort,
+    c.Thread,
+    c.GetQuota,
+    c.GetQuotaRoot,
 )
 
 
@@ -519,6 +523,17 @@ class ImapSession:
             ip=self.context.remote_ip,
             tls=" (TLS)" if self.tls_active else "",
         )
+
+    async def start_authenticated(self, result: AuthSuccess, tag: bytes) -> Outcome:
+        """Finish a login the login front end already performed (issue 9), as LOGIN would.
+
+        Opens the store and enters the authenticated state; the outcome answers
+        the client's LOGIN/AUTHENTICATE ``tag``: ``OK [CAPABILITY ...]`` with
+        the capabilities after login (RFC 3501 7.1), or NO if the store fails.
+        """
+        from .handlers.connection import _auth_result
+
+        return await self._guarded(b"LOGIN", tag, _auth_result(self, tag, result, None))
 
     def cancel_sasl(self) -> None:
         exchange, self.sasl = self.sasl, None

@@ -22,7 +22,14 @@ from twisted.python.failure import Failure
 from mailsuite.auth.interfaces import AuthSuccess, LoginContext
 
 from .backend_login import LoggedIn, Refused
-from .handoff import FrontendConfig, NotProxied, new_session_id, plan_proxy, start_proxy
+from .handoff import (
+    FrontendConfig,
+    NotProxied,
+    Takeover,
+    new_session_id,
+    plan_proxy,
+    start_proxy,
+)
 from .proxy_listener import ip_in_networks
 from .relay import Relay
 
@@ -81,7 +88,11 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         raise NotImplementedError
 
     def held_input(self) -> bytes:
-        """Client bytes parsed ahead of the login command (pipelined), as sent."""
+        """Client bytes received after the login command (pipelined), exactly as sent."""
+        return b""
+
+    def login_tag(self) -> bytes:
+        """The tag of the login command being answered (IMAP); empty for POP3."""
         return b""
 
     # -- connection events ------------------------------------------------------
@@ -284,7 +295,21 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         self.setTimeout(None)
         self.stage = "local"
         self._logout = None  # the local session owns the login now
-        self.local = handover(
-            self.transport, success, self.context, self.tls_active, self.held_input()
+        self.log.info(
+            "{prefix}: Login: user=<{user}>, rip={ip}, lip={lip}{tls}, served here",
+            prefix=self.log_prefix,
+            user=self.username,
+            ip=self.context.remote_ip,
+            lip=self.context.local_ip,
+            tls=", TLS" if self.tls_active else "",
         )
+        takeover = Takeover(
+            transport=self.transport,
+            success=success,
+            context=self.context,
+            tls_active=self.tls_active,
+            pending=self.held_input(),
+            tag=self.login_tag(),
+        )
+        self.local = handover(takeover)
         return b""

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from twisted.internet.defer import Deferred
 
-from mailsuite.auth.interfaces import AuthService, LoginContext
+from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext
 
 from .backend_login import BackendCredentials, ImapBackendLogin, Pop3BackendLogin
 from .connector import Outcome, connect_backend
@@ -32,6 +32,7 @@ __all__ = [
     "LocalHandover",
     "NotProxied",
     "ProxyPlan",
+    "Takeover",
     "new_session_id",
     "plan_proxy",
     "start_proxy",
@@ -41,8 +42,26 @@ DEFAULT_PROXY_TTL: Final = 5  # Dovecot's proxy_ttl: hops before a loop is assum
 _ids = itertools.count(1)
 _ID_PREFIX = os.urandom(3).hex()
 
-# (transport, AuthSuccess, LoginContext, tls_active, pending bytes) -> takes over the connection.
-LocalHandover = Callable[[Any, Any, LoginContext, bool, bytes], Any]
+
+@dataclass(frozen=True)
+class Takeover:
+    """A connection logged in here, for a protocol of this process to serve from now on.
+
+    The local service answers the client's login command (``tag`` for IMAP,
+    the one ``USER``/``PASS``/``AUTH`` exchange for POP3) and then reads
+    ``pending`` before anything the client sends later.
+    """
+
+    transport: Any  # the client's transport (TCP, or TLS when the client used TLS)
+    success: AuthSuccess  # the login; the local session owns its logout from now on
+    context: LoginContext  # the client's address (the real one from a trusted proxy), session ID
+    tls_active: bool  # TLS is in place (implicit TLS or STARTTLS/STLS at the front end)
+    pending: bytes = b""  # client bytes after the login command, exactly as sent
+    tag: bytes = b""  # IMAP: the LOGIN/AUTHENTICATE tag the local service answers
+
+
+# Takes a logged-in connection over; returns the protocol the front end feeds from then on.
+LocalHandover = Callable[[Takeover], Any]
 
 
 def new_session_id() -> str:

@@ -17,7 +17,6 @@ anyone else those fields are only logged.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from typing import Any, Final
 
 from twisted.internet.defer import Deferred
@@ -30,7 +29,6 @@ from mailsuite.protocols.imap.wire import data
 from mailsuite.protocols.imap.wire import responses as r
 from mailsuite.protocols.imap.wire.framer import (
     PREAUTH_MAX_LITERAL_BYTES,
-    CommandBytes,
     Event,
     Framer,
     InputOverflow,
@@ -44,6 +42,7 @@ from mailsuite.protocols.imap.wire.responses import BAD, BYE, NO, OK, Code
 from .backend_login import LoggedIn
 from .frontend import FrontendProtocol
 from .handoff import FrontendConfig
+from .held import HeldInput
 from .pop3_frontend import sasl_password
 
 __all__ = ["ImapFrontend", "ImapFrontendFactory"]
@@ -69,7 +68,8 @@ class ImapFrontend(FrontendProtocol):
     def __init__(self, config: FrontendConfig) -> None:
         super().__init__(config)
         self._framer = Framer(max_literal_bytes=PREAUTH_MAX_LITERAL_BYTES)
-        self._queue: deque[Event] = deque()
+        # Parsed ahead, with the exact bytes, for whoever takes the connection over.
+        self._queue: HeldInput[Event] = HeldInput(lambda b: self._framer.feed(b))
         self._busy = False
         self._sasl: SaslExchange | None = None
         self._sasl_tag = b""
@@ -108,14 +108,15 @@ class ImapFrontend(FrontendProtocol):
         return r.tagged(self._login_tag, NO, text, code)
 
     def held_input(self) -> bytes:
-        held = b"".join(e.data + b"\r\n" for e in self._queue if isinstance(e, CommandBytes))
-        self._queue.clear()
-        return held
+        return self._queue.take_raw()
+
+    def login_tag(self) -> bytes:
+        return self._login_tag
 
     # -- input --------------------------------------------------------------------
 
     def received(self, data_in: bytes) -> None:
-        self._queue.extend(self._framer.feed(data_in))
+        self._queue.feed(data_in)
         self._kick()
 
     def _kick(self) -> None:

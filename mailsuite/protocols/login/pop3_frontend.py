@@ -11,7 +11,6 @@ refuses gives ``-ERR [SYS/TEMP]`` (RFC 3206).
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from typing import Any, Final
 
 from twisted.internet.defer import Deferred
@@ -32,6 +31,7 @@ from mailsuite.protocols.pop3.wire import (
 from .backend_login import LoggedIn
 from .frontend import FrontendProtocol
 from .handoff import FrontendConfig
+from .held import HeldInput
 
 __all__ = ["Pop3Frontend", "Pop3FrontendFactory"]
 
@@ -67,7 +67,8 @@ class Pop3Frontend(FrontendProtocol):
     def __init__(self, config: FrontendConfig) -> None:
         super().__init__(config)
         self._lines = LineBuffer(limits.POP3_MAX_SASL_LINE_BYTES)
-        self._queue: deque[bytes | LineTooLong] = deque()
+        # Parsed ahead, with the exact bytes, for whoever takes the connection over.
+        self._queue: HeldInput[bytes | LineTooLong] = HeldInput(lambda b: self._lines.feed(b))
         self._busy = False
         self._pending_user: str | None = None
         self._sasl: SaslExchange | None = None
@@ -88,14 +89,12 @@ class Pop3Frontend(FrontendProtocol):
         return Status(False, text, "SYS/TEMP" if temporary else "AUTH").encode()
 
     def held_input(self) -> bytes:
-        held = b"".join(x + b"\r\n" for x in self._queue if isinstance(x, bytes))
-        self._queue.clear()
-        return held
+        return self._queue.take_raw()
 
     # -- input --------------------------------------------------------------------
 
     def received(self, data: bytes) -> None:
-        self._queue.extend(self._lines.feed(data))
+        self._queue.feed(data)
         self._kick()
 
     def _kick(self) -> None:

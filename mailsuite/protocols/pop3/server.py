@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from mailsuite import limits
-from mailsuite.auth.interfaces import AuthService, LoginContext
+from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext
 from mailsuite.protocols.pop3.response import Response
 from mailsuite.protocols.pop3.session import Pop3Session, SessionConfig
 from mailsuite.protocols.pop3.stream import MessageStream
@@ -150,6 +150,73 @@ class Pop3Protocol(Protocol, TimeoutMixin):
             tls=" (TLS)" if tls else "",
         )
         self._write(self.session.greeting().encode())
+
+    def adopt(
+        self,
+        transport: Any,
+        context: LoginContext,
+        result: AuthSuccess,
+        *,
+        tls_active: bool,
+        pending: bytes = b"",
+    ) -> Deferred[None]:
+        """Serve a connection that another protocol (the login front end) logged in.
+
+        Used instead of ``makeConnection``: there is no greeting, since the
+        client already had one. The first thing the client gets is the answer
+        to its ``PASS`` or ``AUTH`` (RFC 1939 section 7: ``+OK`` once the
+        maildrop is opened, and the TRANSACTION state; ``-ERR`` when it cannot
+        be opened, staying in AUTHORIZATION), then the answers to ``pending``
+        (the bytes it pipelined after the login, exactly as sent, in order:
+        RFC 2449 section 6.6) and to everything it sends later, exactly as on
+        a direct connection. The caller keeps passing the transport's events
+        to :meth:`dataReceived` and :meth:`connectionLost`.
+
+        Args:
+            transport: the client's transport (TLS already in place when
+                ``tls_active``).
+            context: the client's address and session ID, as the front end
+                saw them (``service`` becomes ``"pop3"``).
+            result: the front end's successful login; this session calls its
+                ``logout`` when it ends.
+            tls_active: the connection is already TLS (POP3S or STLS).
+            pending: client bytes after the login command.
+
+        Returns:
+            Fires once the login is answered (for tests; errors are handled).
+        """
+        self.connected = 1
+        self.transport = transport
+        session_config = dataclasses.replace(
+            self.config.session,
+            tls_available=not tls_active and self.config.tls_options is not None,
+        )
+        self.session = Pop3Session(
+            self.config.auth,
+            dataclasses.replace(context, service="pop3", secured=context.secured or tls_active),
+            self.config.run_blocking,
+            session_config,
+            tls_active=tls_active,
+        )
+        self.setTimeout(self.config.timeout_s)
+        # Pipelined commands wait until the login is answered.
+        self._busy = True
+        if pending:
+            self.dataReceived(pending)
+        d = Deferred.fromCoroutine(self._adopted(result))
+        d.addErrback(self._internal_error)
+        return d
+
+    async def _adopted(self, result: AuthSuccess) -> None:
+        assert self.session is not None
+        try:
+            response = await self.session.start_authenticated(result)
+            if self._lost:
+                return
+            await self._send(response)
+        finally:
+            self._busy = False
+        self._kick()
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:

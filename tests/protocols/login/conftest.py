@@ -156,3 +156,47 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             for server in started:
                 server.stop()
         return
+
+
+@dataclass
+class LocalFront:
+    """One mailsuite process with [proxy] enabled and no proxy fields: every user is local."""
+
+    server: RunningServer
+    ports: dict[str, int]  # the front end's "imap", "imaps", "pop3", "pop3s"
+
+    def deliver(self, user: str, text: str) -> None:
+        """Put a message straight into the user's Maildir (new/), as another MDA would."""
+        root = self.server.mail_root(user)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        name = f"{time.time_ns()}.M1P{os.getpid()}.local"
+        with open(os.path.join(root, "new", name), "w") as f:
+            f.write(text)
+
+
+def start_local_front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFront]:
+    """Start a local-only front end (a port may be taken meanwhile: retried)."""
+    for attempt in range(3):
+        ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
+        overrides = {
+            "proxy": {
+                "enabled": True,
+                "imap_listen": [f"127.0.0.1:{ports['imap']}"],
+                "imap_tls_listen": [f"127.0.0.1:{ports['imaps']}"],
+                "pop3_listen": [f"127.0.0.1:{ports['pop3']}"],
+                "pop3_tls_listen": [f"127.0.0.1:{ports['pop3s']}"],
+            }
+        }
+        server = write_config(tmp_path_factory.mktemp("local"), overrides, USERS)
+        try:
+            launch(server)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield LocalFront(server, ports)
+        finally:
+            server.stop()
+        return

@@ -18,7 +18,7 @@ from mailsuite.store.api import SEEN, FlagMode, Mailbox, MessageRecord
 
 from .. import commands as c
 from ..commands import FetchAttr, Section
-from ..selected import SelectedView
+from ..selected import SelectedView, expunge_allowed_during
 from ..session import BodySource, Outcome
 from ..wire import responses as r
 from ..wire.fetchrender import (
@@ -226,13 +226,17 @@ async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
     if cmd.vanished and not session.qresync:
         # RFC 7162 3.2.6: VANISHED is a QRESYNC modifier.
         return Outcome(r.tagged(cmd.tag, BAD, "VANISHED needs ENABLE QRESYNC first."))
-    pairs = view.resolve(cmd.sequence, uid=cmd.uid)
     if out_of_range(view, cmd.sequence, uid=cmd.uid):
         return Outcome(r.tagged(cmd.tag, BAD, INVALID_SET))
     if cmd.changed_since is not None or any(a.name == "MODSEQ" for a in attrs):
         # RFC 7162 3.1: both are CONDSTORE-enabling.
         condstore.enable(session, [condstore.CONDSTORE])
     since = cmd.changed_since
+    if since is not None:
+        # Look at the store first: the answer is "what changed since n", and a change
+        # made elsewhere a moment ago belongs in it (expunges only for UID FETCH).
+        await session.sync(allow_expunge=expunge_allowed_during(cmd))
+    pairs = view.resolve(cmd.sequence, uid=cmd.uid)
     if since is not None:
         # RFC 7162 3.1.4.1: only messages whose MODSEQ is above CHANGEDSINCE.
         pairs = [

@@ -6,7 +6,7 @@ import zlib
 
 from tests.support.server import RunningServer
 
-from .conftest import Raw, deliver
+from .conftest import Raw, client_tls, deliver
 
 MSG = b"From: a@example.org\r\nSubject: deflate\r\n\r\n" + b"compressible line\r\n" * 200
 
@@ -24,7 +24,9 @@ class Deflated:
         self.wire_bytes = 0
 
     def cmd(self, tag: bytes, command: bytes) -> bytes:
-        self.raw.send(self.out.compress(tag + b" " + command + b"\r\n") + self.out.flush(zlib.Z_SYNC_FLUSH))
+        self.raw.send(
+            self.out.compress(tag + b" " + command + b"\r\n") + self.out.flush(zlib.Z_SYNC_FLUSH)
+        )
         while not self._done(tag):
             chunk = self.buf or self.raw.sock.recv(65536)
             self.buf = b""
@@ -63,7 +65,9 @@ def test_compress_deflate_end_to_end(server: RunningServer, user: tuple[str, str
     assert b"z5 OK [READ-WRITE]" in z.cmd(b"z5", b"SELECT INBOX")
     before = z.wire_bytes
     reply = z.cmd(b"z6", b"FETCH 1 BODY.PEEK[]")
-    assert reply == b"* 1 FETCH (BODY[] {%d}\r\n" % len(MSG) + MSG + b")\r\nz6 OK Fetch completed.\r\n"
+    assert (
+        reply == b"* 1 FETCH (BODY[] {%d}\r\n" % len(MSG) + MSG + b")\r\nz6 OK Fetch completed.\r\n"
+    )
     assert z.wire_bytes - before < len(MSG) // 4
     assert z.cmd(b"z7", b"LOGOUT").endswith(b"z7 OK Logout completed.\r\n")
     raw.close()
@@ -90,4 +94,15 @@ def test_status_size_and_appendlimit(server: RunningServer, user: tuple[str, str
     )
     raw.send(b"a1 APPEND INBOX {%d}\r\n" % (limit + 1))
     assert raw.line().startswith(b"a1 NO [TOOBIG] ")
+    raw.close()
+
+
+def test_compress_over_implicit_tls(server: RunningServer, user: tuple[str, str]) -> None:
+    """COMPRESS works under TLS too: DEFLATE inside the TLS stream (RFC 4978 5)."""
+    raw = Raw(server.imaps_port, client_tls(server))
+    raw.login(*user)
+    assert raw.cmd(b"z1", b"COMPRESS DEFLATE") == b"z1 OK DEFLATE active\r\n"
+    z = Deflated(raw)
+    assert z.cmd(b"z2", b"NOOP") == b"z2 OK NOOP completed.\r\n"
+    assert z.cmd(b"z3", b"LOGOUT").endswith(b"z3 OK Logout completed.\r\n")
     raw.close()

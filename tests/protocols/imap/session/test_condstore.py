@@ -1,4 +1,4 @@
-"""CONDSTORE in the session (RFC 7162 section 3.1): enabling, MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE."""
+"""CONDSTORE in the session (RFC 7162 3.1): enabling, MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def with_messages(imapenv: Any, count: int, *, select: bytes = b"SELECT INBOX") 
 
 
 def test_enable_lists_what_it_turned_on(imapenv) -> None:
-    """ENABLE answers ENABLED with the newly enabled names only; QRESYNC brings CONDSTORE silently."""
+    """ENABLE answers ENABLED with the newly enabled names; QRESYNC brings CONDSTORE silently."""
     session = imapenv.login()
     assert lines(imapenv.say(session, b"e1 ENABLE QRESYNC X-FOO")) == [
         b"* ENABLED QRESYNC",
@@ -64,7 +64,8 @@ def test_select_condstore_enables_modseq_in_store_responses(imapenv) -> None:
     assert session.condstore
     reply = imapenv.say(session, b"a1 STORE 2 +FLAGS (\\Flagged)")
     m = re.fullmatch(
-        rb"\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\) MODSEQ \((\d+)\)\)\r\na1 OK Store completed\.\r\n",
+        rb"\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\) MODSEQ \((\d+)\)\)\r\n"
+        rb"a1 OK Store completed\.\r\n",
         reply,
     )
     assert m is not None, reply
@@ -105,7 +106,9 @@ def test_store_unchangedsince_reports_modified_sequence_numbers(imapenv) -> None
     session, h = with_messages(imapenv, 3, select=b"SELECT INBOX (CONDSTORE)")
     other = imapenv.selected()
     imapenv.say(other, b"o1 STORE 1,3 +FLAGS.SILENT (\\Seen)")
-    reply = imapenv.say(session, b"d105 STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % h)
+    reply = imapenv.say(
+        session, b"d105 STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % h
+    )
     # The other session's change took MODSEQ h+1, ours h+2; the other session's changes
     # follow as unsolicited FETCH with UID and MODSEQ (CONDSTORE is on).
     assert lines(reply) == [

@@ -47,7 +47,9 @@ def test_esearch_nothing_matched(imapenv) -> None:
 def test_searchres_save_and_use(imapenv) -> None:
     """SAVE alone answers no ESEARCH, and ``$`` then names the saved messages (RFC 5182 2)."""
     session = _mailbox(imapenv)
-    assert imapenv.say(session, b"a1 SEARCH RETURN (SAVE) FLAGGED") == b"a1 OK Search completed.\r\n"
+    assert (
+        imapenv.say(session, b"a1 SEARCH RETURN (SAVE) FLAGGED") == b"a1 OK Search completed.\r\n"
+    )
     assert lines(imapenv.say(session, b"a2 FETCH $ (UID)")) == [
         b"* 2 FETCH (UID 2)",
         b"* 3 FETCH (UID 3)",
@@ -68,7 +70,10 @@ def test_searchres_with_min_max_saves_only_those(imapenv) -> None:
         b'* ESEARCH (TAG "a1") MIN 2 MAX 6',
         b"a1 OK Search completed.",
     ]
-    assert lines(imapenv.say(session, b"a2 SEARCH $")) == [b"* SEARCH 2 6", b"a2 OK Search completed."]
+    assert lines(imapenv.say(session, b"a2 SEARCH $")) == [
+        b"* SEARCH 2 6",
+        b"a2 OK Search completed.",
+    ]
     imapenv.say(session, b"a3 SEARCH RETURN (SAVE MIN COUNT) FLAGGED")
     assert lines(imapenv.say(session, b"a4 SEARCH $")) == [
         b"* SEARCH 2 3 5 6",

@@ -122,7 +122,9 @@ def test_uid_fetch_changedsince_vanished(imapenv) -> None:
     reply = imapenv.say(session, b"a4 UID FETCH 1:3 (FLAGS) (CHANGEDSINCE %d VANISHED)" % h)
     got = lines(reply)
     assert got[0] == b"* VANISHED (EARLIER) 2"
-    assert re.fullmatch(rb"\* 2 FETCH \(UID 3 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)", got[1])
+    assert re.fullmatch(
+        rb"\* 2 FETCH \(UID 3 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)", got[1]
+    )
     assert got[2:] == [b"a4 OK Fetch completed."]
 
 
