@@ -121,7 +121,8 @@ def _ratio(table_row: dict[str, Cell], peer: str) -> str:
 
 def write_markdown(path: str, table: Table, servers: list[str], header: list[str]) -> str:
     """Write the report; returns its text (the run also prints it)."""
-    peers = [s for s in servers if s != SUBJECT]
+    # Ratios are mailsuite against the peers (other mailsuite variants are columns only).
+    peers = [s for s in servers if not s.startswith(SUBJECT)]
     cols = ["workload", "metric", "unit", *servers]
     if SUBJECT in servers:
         cols += [f"{SUBJECT}/{p}" for p in peers]

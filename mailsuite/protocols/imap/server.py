@@ -301,6 +301,11 @@ class ImapProtocol(Protocol, TimeoutMixin):
             outcome = await self.session.start_authenticated(result, tag)
             if self.lost:
                 return
+            if not self.session.authenticated:
+                # NO: back to a stranger's limits until a login here succeeds.
+                self._framer.max_literal_bytes = min(
+                    PREAUTH_MAX_LITERAL_BYTES, self.config.max_literal_bytes
+                )
             self._finish(outcome)
         finally:
             self._busy = False

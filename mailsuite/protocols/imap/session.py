@@ -533,7 +533,12 @@ class ImapSession:
         """
         from .handlers.connection import _auth_result
 
-        return await self._guarded(b"LOGIN", tag, _auth_result(self, tag, result, None))
+        outcome = await self._guarded(b"LOGIN", tag, _auth_result(self, tag, result, None))
+        if self._finished and self._logout is not None:
+            # The client left while the store opened: disconnected() already ran.
+            logout, self._logout = self._logout, None
+            logout()
+        return outcome
 
     def cancel_sasl(self) -> None:
         exchange, self.sasl = self.sasl, None

@@ -66,6 +66,7 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         self.backend: Any = None
         self.local: Any = None
         self._held = bytearray()
+        self._reading_paused = False  # by throttle(): too much input waits unanswered
         self._lost = False
         self._logout: Any = None
         self.close_after_reply = False  # LOGOUT/QUIT, too many errors: close once answered
@@ -174,6 +175,23 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         if transport is not None and not self._lost:
             transport.loseConnection()
 
+    def throttle(self, held_bytes: int) -> None:
+        """Stop reading while over MAX_HELD_BYTES of input waits; read again below half.
+
+        Before login a client has no business sending more than that ahead
+        of our answers; what it sends meanwhile waits in the kernel, and
+        after a handover goes straight to the next protocol.
+        """
+        transport: Any = self.transport
+        if transport is None or self._lost:
+            return
+        if not self._reading_paused and held_bytes > MAX_HELD_BYTES:
+            self._reading_paused = True
+            transport.pauseProducing()
+        elif self._reading_paused and held_bytes <= MAX_HELD_BYTES // 2:
+            self._reading_paused = False
+            transport.resumeProducing()
+
     def trusted_peer(self) -> bool:
         """The connection comes from [proxy] trusted_networks (another front end)."""
         return ip_in_networks(self.context.remote_ip, self.config.trusted_networks)
@@ -221,6 +239,7 @@ class FrontendProtocol(Protocol, TimeoutMixin):
         self.stage = "connecting"
         self.setTimeout(None)
         self._held += self.held_input()
+        self._reading_paused = False  # the relay (or a refusal) resumes reading
         outcome = await start_proxy(
             self.config,
             plan,
@@ -294,7 +313,6 @@ class FrontendProtocol(Protocol, TimeoutMixin):
             return self.reply_failed(True, "Account is temporarily unavailable.")
         self.setTimeout(None)
         self.stage = "local"
-        self._logout = None  # the local session owns the login now
         self.log.info(
             "{prefix}: Login: user=<{user}>, rip={ip}, lip={lip}{tls}, served here",
             prefix=self.log_prefix,
@@ -311,5 +329,15 @@ class FrontendProtocol(Protocol, TimeoutMixin):
             pending=self.held_input(),
             tag=self.login_tag(),
         )
-        self.local = handover(takeover)
+        try:
+            self.local = handover(takeover)
+        except Exception:
+            self.stage = "closed"
+            self._release()
+            raise
+        self._logout = None  # the local session owns the login now
+        if self._reading_paused:
+            self._reading_paused = False
+            transport: Any = self.transport
+            transport.resumeProducing()
         return b""

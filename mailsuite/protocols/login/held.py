@@ -5,9 +5,10 @@ A client may pipeline commands after its login (RFC 2449 PIPELINING, RFC
 end hands the connection on (to a backend or to this process's IMAP/POP3
 service) none of that may be lost or changed: the next protocol must read the
 very bytes the client sent, partial line and unanswered literal included. So
-the input is fed to the framer in pieces that end at a line feed: every event
-a framer (IMAP's or POP3's) emits ends a line, hence the end of a piece, and
-the piece's bytes can be kept with the event. :meth:`HeldInput.take_raw`
+the input is fed to the framer in pieces that end at a line feed: an event a
+framer (IMAP's or POP3's) emits ends a line, or reports a limit when a piece
+without one overflows, so it always comes at the end of a piece, and the
+bytes up to there can be kept with it. :meth:`HeldInput.take_raw`
 returns the bytes of every event not yet handled plus the incomplete rest.
 
 The bytes of one incomplete line are kept up to ``max_tail_bytes``: the
@@ -25,8 +26,8 @@ from typing import Final, Generic, TypeVar
 
 __all__ = ["DEFAULT_MAX_TAIL_BYTES", "HeldInput"]
 
-# Above the IMAP hard line limit plus a pre-login literal: only garbage is longer.
-DEFAULT_MAX_TAIL_BYTES: Final = 1024 * 1024
+# Above the IMAP hard line limit (1 MiB) plus a pre-login literal: only garbage is longer.
+DEFAULT_MAX_TAIL_BYTES: Final = 2 * 1024 * 1024
 
 E = TypeVar("E")
 
@@ -55,8 +56,17 @@ class HeldInput(Generic[E]):
 
     @property
     def held_bytes(self) -> int:
-        """Bytes kept for unhandled events and the incomplete rest (for backpressure)."""
+        """Bytes kept for unhandled events and the incomplete rest."""
         return self._size + len(self._tail)
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes waiting behind an unhandled event: what reading may pause for.
+
+        Zero while no event waits: then only more input can complete the
+        command in progress, and pausing would stall the connection.
+        """
+        return self._size + len(self._tail) if self._entries else 0
 
     def feed(self, data: bytes) -> None:
         """Frame ``data``; queue each event it completes, keeping the bytes."""
@@ -68,18 +78,20 @@ class HeldInput(Generic[E]):
             piece = data[start:stop]
             start = stop
             events = self.frame(piece)
-            if not self._dropping:
+            if self._dropping:
+                # The over-long line is over at its line feed; keep bytes from the next one.
+                self._dropping = nl < 0
+            else:
                 self._tail += piece
                 if len(self._tail) > self.max_tail_bytes:
                     self._tail.clear()
-                    self._dropping = True
+                    self._dropping = nl < 0
             if not events:
                 continue
             # Every event but the last ended within this piece without consuming
             # bytes of its own (e.g. a limit report); the last carries the bytes.
             raw = bytes(self._tail)
             self._tail.clear()
-            self._dropping = False
             self._size += len(raw)
             for event in events[:-1]:
                 self._entries.append((event, b""))

@@ -108,6 +108,8 @@ class ImapFrontend(FrontendProtocol):
         return r.tagged(self._login_tag, NO, text, code)
 
     def held_input(self) -> bytes:
+        # The framer's half command is in the raw bytes too: it starts afresh on a replay.
+        self._framer = Framer(max_literal_bytes=PREAUTH_MAX_LITERAL_BYTES)
         return self._queue.take_raw()
 
     def login_tag(self) -> bytes:
@@ -117,6 +119,7 @@ class ImapFrontend(FrontendProtocol):
 
     def received(self, data_in: bytes) -> None:
         self._queue.feed(data_in)
+        self.throttle(self._queue.backlog_bytes)
         self._kick()
 
     def _kick(self) -> None:
@@ -130,6 +133,7 @@ class ImapFrontend(FrontendProtocol):
         try:
             while self._queue and self.stage == "prelogin" and not self._lost:
                 event = self._queue.popleft()
+                self.throttle(self._queue.backlog_bytes)
                 self.write(await self._event(event))
                 if self.close_after_reply:
                     # Written first: a TLS transport drops writes after loseConnection.

@@ -89,12 +89,15 @@ class Pop3Frontend(FrontendProtocol):
         return Status(False, text, "SYS/TEMP" if temporary else "AUTH").encode()
 
     def held_input(self) -> bytes:
+        # The half line is in the raw bytes too: the buffer starts afresh on a replay.
+        self._lines.clear()
         return self._queue.take_raw()
 
     # -- input --------------------------------------------------------------------
 
     def received(self, data: bytes) -> None:
         self._queue.feed(data)
+        self.throttle(self._queue.backlog_bytes)
         self._kick()
 
     def _kick(self) -> None:
@@ -108,6 +111,7 @@ class Pop3Frontend(FrontendProtocol):
         try:
             while self._queue and self.stage == "prelogin" and not self._lost:
                 line = self._queue.popleft()
+                self.throttle(self._queue.backlog_bytes)
                 answer = await self._handle(line)
                 self.write(answer)
                 if self.close_after_reply:

@@ -129,6 +129,9 @@ class MailboxCore:
         self.version = 0  # bumped whenever self.rows changes
         self.records_cache: tuple[int, tuple[MessageRecord, ...]] | None = None
         self.record_memo: dict[int, MessageRecord] = {}  # uid -> record of self.rows[uid]
+        # UIDs whose row was added or replaced since records_cache was built; None when
+        # rows were removed or reloaded (records_of then rebuilds the whole tuple).
+        self.changed_uids: set[int] | None = None
         self.pending_blobs: dict[tuple[int, str], bytes] = {}  # cache entries not yet written
         self._uidlist_cache: tuple[tuple[int, int, int], UidList, bytes | None] | None = None
         self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
@@ -258,6 +261,7 @@ class MailboxCore:
             self.by_name.clear()
             self.record_memo.clear()
             self.in_new.clear()
+            self.changed_uids = None
             self._loaded_modseq = -1
             self.version += 1
             self.sync(force=True)
@@ -480,6 +484,7 @@ class MailboxCore:
             self.rows.clear()
             self.by_name.clear()
             self.record_memo.clear()
+            self.changed_uids = None
             self.forget_read_ahead()
             self._index_id = iid
             with gc_paused():
@@ -490,6 +495,9 @@ class MailboxCore:
             for uid in self.state.vanished_since(self._loaded_modseq):
                 self._drop_row(uid)
             memo = self.record_memo
+            changed = self.changed_uids
+            if changed is not None:
+                changed.update(r.uid for r in rows)
             for r in rows:
                 old = self.rows.get(r.uid)
                 if old is not None and old.name != r.name:
@@ -514,6 +522,8 @@ class MailboxCore:
     def _drop_row(self, uid: int) -> None:
         old = self.rows.pop(uid, None)
         self.record_memo.pop(uid, None)
+        if old is not None:
+            self.changed_uids = None
         self.in_new.discard(uid)
         for ahead in self._ahead.values():
             ahead.pop(uid, None)

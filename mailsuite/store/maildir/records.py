@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -100,12 +101,56 @@ def records_of(core: MailboxCore) -> tuple[MessageRecord, ...]:
 
     ``core.record_memo`` holds the record of every row; :meth:`MailboxCore.refresh`
     drops the entry of each row it replaces, so only changed rows are rebuilt.
+    When rows were only replaced or added above the highest UID (a STORE, an
+    APPEND, a delivery), the previous tuple is patched instead of rebuilt, so a
+    snapshot after one change costs little more than copying the tuple.
     """
     cached = core.records_cache
     if cached is not None and cached[0] == core.version:
         return cached[1]
-    memo = core.record_memo
-    rows = core.rows
+    records = None
+    if cached is not None and core.changed_uids is not None:
+        records = _patched(core, cached[1], core.changed_uids)
+    if records is None:
+        records = _rebuilt(core)
+    core.changed_uids = set()
+    core.records_cache = (core.version, records)
+    return records
+
+
+def _uid(rec: MessageRecord) -> int:
+    return rec.uid
+
+
+def _patched(
+    core: MailboxCore, prev: tuple[MessageRecord, ...], changed: set[int]
+) -> tuple[MessageRecord, ...] | None:
+    """``prev`` with the changed rows replaced and new ones appended; None if that cannot do."""
+    out = list(prev)
+    top = prev[-1].uid if prev else 0
+    memo, rows = core.record_memo, core.rows
+    fresh = []
+    for uid in changed:
+        row = rows.get(uid)
+        if row is None:
+            return None
+        rec = memo[uid] = record_of(row)
+        if uid > top:
+            fresh.append(rec)
+            continue
+        i = bisect.bisect_left(out, uid, key=_uid)
+        if i == len(out) or out[i].uid != uid:
+            return None  # a UID below the top that was not there before: rebuild
+        out[i] = rec
+    if len(out) + len(fresh) != len(rows):
+        return None
+    fresh.sort(key=_uid)
+    out.extend(fresh)
+    return tuple(out)
+
+
+def _rebuilt(core: MailboxCore) -> tuple[MessageRecord, ...]:
+    memo, rows = core.record_memo, core.rows
     with gc_paused():
         out: list[MessageRecord] = []
         append = out.append
@@ -118,6 +163,4 @@ def records_of(core: MailboxCore) -> tuple[MessageRecord, ...]:
         if len(memo) > len(out):
             for uid in [u for u in memo if u not in rows]:
                 del memo[uid]
-        records = tuple(out)
-    core.records_cache = (core.version, records)
-    return records
+        return tuple(out)

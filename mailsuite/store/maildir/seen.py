@@ -72,6 +72,13 @@ def move_seen_to_cur(core: MailboxCore, limit: int | None = None) -> int:
             except FileNotFoundError:
                 raced = True  # moved or removed by someone else: the next sync lists
                 continue
+            except OSError as e:
+                # A read-only file system or directory: serve the mailbox as it is, and
+                # stop trying (and logging) for as long as this process has it open.
+                core.log(f"cannot move {row.name} from new/ to cur/: {e.strerror or e}; "
+                         f"leaving new/ as it is ({core.where()})")  # fmt: skip
+                core.in_new.clear()
+                break
             moved.append(row._replace(dir="cur", name=name, modseq=ms))
         if not moved:
             return 0

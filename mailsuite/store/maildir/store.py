@@ -336,6 +336,8 @@ def _release_core(path: str) -> None:
             old.by_name.clear()
             old.record_memo.clear()
             old.records_cache = None
+            old.changed_uids = None
+            old.in_new.clear()
 
 
 def _forget_core(path: str) -> None:

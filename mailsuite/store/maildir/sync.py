@@ -56,6 +56,7 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             core.rows.clear()
             core.by_name.clear()
             core.record_memo.clear()
+            core.changed_uids = None
             subs = list(SUBDIRS)
         stamps = {}
         unmatched: Listing = {}

@@ -27,6 +27,7 @@ USERS = {f"user{i}": f"pw{i}" for i in range(1, 9)} | {
     "tlsuser": "tls-pw",
 }
 CLIENT_IP = "127.0.0.5"  # the tests' clients bind here, so the backends can show it
+TRUSTED_PROXY_IP = "127.0.0.6"  # a trusted front end in the local-only tests
 
 
 def _free_on_all(hosts: list[str]) -> int:
@@ -186,6 +187,8 @@ def start_local_front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
                 "imap_tls_listen": [f"127.0.0.1:{ports['imaps']}"],
                 "pop3_listen": [f"127.0.0.1:{ports['pop3']}"],
                 "pop3_tls_listen": [f"127.0.0.1:{ports['pop3s']}"],
+                # Another front end (a proxy chain) may speak for its client from here.
+                "trusted_networks": [f"{TRUSTED_PROXY_IP}/32"],
             }
         }
         server = write_config(tmp_path_factory.mktemp("local"), overrides, USERS)

@@ -123,6 +123,18 @@ def test_backend_down_gives_unavailable(cluster: Cluster) -> None:
     assert "proxy to 127.0.0.1" in cluster.front.log_text()
 
 
+def test_half_command_pipelined_behind_a_refused_login_is_answered(cluster: Cluster) -> None:
+    """After NO [UNAVAILABLE], the rest of a command sent with the LOGIN still completes once."""
+    with socket.create_connection(("127.0.0.1", cluster.front_ports["imap"]), 30) as sock:
+        f = sock.makefile("rb")
+        f.readline()
+        sock.sendall(b"a LOGIN down down-pw\r\nb NOO")
+        assert f.readline().startswith(b"a NO [UNAVAILABLE]")
+        sock.sendall(b"P\r\nc LOGOUT\r\n")
+        assert f.readline() == b"b OK NOOP completed.\r\n"
+        assert f.readline().startswith(b"* BYE")
+
+
 def test_route_to_ourselves_is_refused_as_a_loop(cluster: Cluster) -> None:
     """A passdb route pointing at the front end's own port is refused, not followed."""
     client = IMAP4("127.0.0.1", cluster.front_ports["imap"], timeout=30)

@@ -40,3 +40,25 @@ def file_of(root: str, base: str) -> str:
             if name.partition(":")[0] == base:
                 return os.path.join(root, sub, name)
     raise FileNotFoundError(base)
+
+
+def other_process_mailbox(store: MaildirStore, name: str = "INBOX", readonly: bool = False):  # type: ignore[no-untyped-def]
+    """The mailbox as another mailsuite process sees it: its own core, shared only on disk."""
+    from mailsuite.store.maildir.core import MailboxCore
+    from mailsuite.store.maildir.mailbox import MaildirMailbox
+
+    path = store._path(name)
+    core = MailboxCore(
+        path,
+        user=store.user,
+        name=name,
+        fsync=False,
+        log=lambda line: None,
+        names=store._names,
+        quota=None,
+        notifier=None,
+        new_uidvalidity=store._next_uidvalidity,
+    )
+    mbox = MaildirMailbox(core, name, readonly, core.close)
+    core.sync()
+    return mbox

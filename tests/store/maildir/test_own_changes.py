@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from mailsuite.store.api import FlagMode
-from mailsuite.store.maildir import MaildirStore, open_user_store, sync
+from mailsuite.store.maildir import MaildirStore, sync
 from mailsuite.store.maildir.scan import TRUST_AFTER_S
 
-from .conftest import msg
+from .conftest import msg, other_process_mailbox
 
 
 def age_dirs(root: str) -> None:
@@ -101,7 +101,7 @@ def test_other_process_sees_own_change_without_listing(
 ) -> None:
     """Another store instance (another process) picks our change up from the index alone."""
     mbox = settled(store)
-    other = open_user_store(store.root, user="alice").open_mailbox("INBOX")
+    other = other_process_mailbox(store, readonly=False)
     other.snapshot()
     listings = count_listings(monkeypatch)
     mbox.set_flags([1], ["\\Answered"], FlagMode.ADD)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mailsuite.store.maildir import MaildirStore, open_user_store, seen, sync
+from mailsuite.store.maildir import MaildirStore, seen, sync
 
-from .conftest import msg
+from .conftest import LogLines, msg, other_process_mailbox
 
 
 def names(root: str, sub: str) -> list[str]:
@@ -64,7 +64,7 @@ def test_other_process_follows_the_moved_file_without_listing(
         os.utime(os.path.join(store.root, sub), (past, past))
     mbox.core.sync(force=True)  # trusted stamps: from here on only our own changes
     uid = mbox.append(msg(1))
-    other = open_user_store(store.root, user="alice").open_mailbox("INBOX", readonly=True)
+    other = other_process_mailbox(store, readonly=True)
     other.snapshot()
     listed: list[str] = []
     real = sync.list_names
@@ -103,3 +103,28 @@ def test_flags_set_on_a_message_in_new_keep_working_after_the_move(store: Maildi
     [rec] = mbox.set_flags([uid], ["\\Seen"], FlagMode.ADD).changed
     assert rec.flags == {"\\Seen"}
     assert names(store.root, "cur") == [rec.filename + ":2,S"]
+
+
+def test_a_new_dir_that_cannot_be_written_is_served_as_it_is(
+    store: MaildirStore, log: LogLines
+) -> None:
+    """When new/ cannot be changed, SELECT still works and the problem is logged once."""
+    import shutil
+    import subprocess
+
+    mbox = store.open_mailbox("INBOX")
+    uid = mbox.append(msg(1))
+    new_dir = os.path.join(store.root, "new")
+    # An immutable directory refuses renames even to root (as a read-only mount would).
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available")
+    if subprocess.run(["chattr", "+i", new_dir], capture_output=True).returncode != 0:
+        pytest.skip("cannot make directories immutable here (needs root and ext4/xfs)")
+    try:
+        assert [r.uid for r in mbox.snapshot().messages] == [uid]
+        mbox.snapshot()
+        with mbox.open_message(uid) as f:
+            assert f.read() == msg(1)
+    finally:
+        subprocess.run(["chattr", "-i", new_dir], check=True)
+    assert log.text().count("cannot move") == 1

@@ -43,6 +43,8 @@ __all__ = ["INVALID_SET", "STREAM_MIN_BYTES", "do_fetch", "out_of_range", "rende
 STREAM_MIN_BYTES: Final = 256 * 1024
 #: Messages rendered per thread-pool hop when items need the message or its cache.
 FETCH_BATCH: Final = 128
+#: Messages rendered per write when every item comes from the index.
+INDEX_BATCH: Final = 1024
 
 Piece = bytes | BodySource
 
@@ -216,6 +218,42 @@ def _render_batch(
     return out, skipped
 
 
+def _index_only_batch(
+    view: SelectedView, pairs: Sequence[tuple[int, int]], attrs: Sequence[FetchAttr]
+) -> bytes:
+    """``* n FETCH (...)`` lines for items the index answers (FLAGS, UID, MODSEQ, sizes, dates).
+
+    The fast path of ``FETCH 1:* (UID FLAGS)``, the command every client
+    opens a mailbox with: one bytes object per batch, each distinct flag set
+    encoded once.
+    """
+    names = [a.name for a in attrs]
+    flag_bytes: dict[tuple[frozenset[str], bool], bytes] = {}
+    lines: list[bytes] = []
+    for seq, uid in pairs:
+        rec = view.record(uid)
+        if rec is None:
+            continue
+        parts: list[bytes] = []
+        for name in names:
+            if name == "FLAGS":
+                key = (rec.flags, view.is_recent(uid))
+                encoded = flag_bytes.get(key)
+                if encoded is None:
+                    encoded = flag_bytes[key] = render_flags(key[0], recent=key[1])
+                parts.append(b"FLAGS " + encoded)
+            elif name == "UID":
+                parts.append(b"UID %d" % uid)
+            elif name == "MODSEQ":
+                parts.append(b"MODSEQ (%d)" % rec.modseq)
+            elif name == "RFC822.SIZE":
+                parts.append(b"RFC822.SIZE %d" % rec.rfc822_size)
+            else:
+                parts.append(b"INTERNALDATE " + render_internaldate(rec.internal_date))
+        lines.append(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts)))
+    return b"".join(lines)
+
+
 async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
     sel = session.selected
     assert sel is not None
@@ -263,6 +301,12 @@ async def do_fetch(session: ImapSession, cmd: c.Fetch) -> Outcome:
     needs_message = any(a.needs_message for a in attrs)
     skipped = 0
     out = session.out
+    if not needs_message and not seen_now:
+        # Nothing to read and no \Seen to report: render from the index, a batch at a time.
+        for i in range(0, len(pairs), INDEX_BATCH):
+            out.write(_index_only_batch(view, pairs[i : i + INDEX_BATCH], attrs))
+            await out.drain()
+        return Outcome(r.tagged(cmd.tag, OK, "Fetch completed."))
     for i in range(0, len(pairs), FETCH_BATCH):
         jobs = []
         for seq, uid in pairs[i : i + FETCH_BATCH]:

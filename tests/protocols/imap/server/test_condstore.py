@@ -180,3 +180,34 @@ def test_two_sessions_see_each_others_changes(server: RunningServer, user: tuple
     ), seen_by_two
     one.close()
     two.close()
+
+
+def test_rfc7162_store_examples_exact_bytes(server: RunningServer, user: tuple[str, str]) -> None:
+    """RFC 7162 3.1.3 over a socket, byte for byte: a conditional STORE where two messages were
+    changed by another session (d105: [MODIFIED 1,3], the third reported despite .SILENT), then a
+    UID STORE of flags already set (a104: its old MODSEQ), then SEARCH MODSEQ and ESEARCH."""
+    for _ in range(3):
+        deliver(server, MSG, user[0])
+    raw = _connect(server, user, b"CONDSTORE")
+    h = _highest(raw.cmd(b"s1", b"SELECT INBOX"))
+    other = _connect(server, user)
+    other.cmd(b"o1", b"SELECT INBOX")
+    assert other.cmd(b"o2", b"STORE 1,3 +FLAGS.SILENT (\\Seen)") == b"o2 OK Store completed.\r\n"
+    other.close()
+    assert raw.cmd(b"d105", b"STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % h) == (
+        b"* 2 FETCH (MODSEQ (%d))\r\n" % (h + 2)
+        + b"* 1 FETCH (FLAGS (\\Seen \\Recent) UID 1 MODSEQ (%d))\r\n" % (h + 1)
+        + b"* 3 FETCH (FLAGS (\\Seen \\Recent) UID 3 MODSEQ (%d))\r\n" % (h + 1)
+        + b"d105 OK [MODIFIED 1,3] Conditional STORE failed\r\n"
+    )
+    assert raw.cmd(
+        b"a104", b"UID STORE 2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % (h + 2)
+    ) == (b"* 2 FETCH (UID 2 MODSEQ (%d))\r\na104 OK Store completed.\r\n" % (h + 2))
+    assert raw.cmd(b"a1", b"SEARCH MODSEQ %d" % (h + 1)) == (
+        b"* SEARCH 1 2 3 (MODSEQ %d)\r\na1 OK Search completed.\r\n" % (h + 2)
+    )
+    assert raw.cmd(b"a2", b"UID SEARCH RETURN (MIN MAX COUNT) MODSEQ %d" % (h + 2)) == (
+        b'* ESEARCH (TAG "a2") UID MIN 2 MAX 2 COUNT 1 MODSEQ %d\r\na2 OK Search completed.\r\n'
+        % (h + 2)
+    )
+    raw.close()
