@@ -97,7 +97,11 @@ class PassdbChecker:
         self._last_slow_scheme: str | None = None
         self._dummies: dict[str, str] = {}
 
-    def requestAvatarId(self, credentials: Any) -> Deferred[AuthenticatedId]:  # noqa: N802
+    # twisted.cred's annotation says bytes, but an avatar ID may be any object the
+    # realm understands (cred's own docs); ours is a str that carries the passdb fields.
+    def requestAvatarId(  # type: ignore[override]  # noqa: N802
+        self, credentials: Any
+    ) -> Deferred[AuthenticatedId]:
         return Deferred.fromCoroutine(self.check(credentials))
 
     async def lookup(self, user: str, master: bool = False, use_cache: bool = True) -> ChainLookup:

@@ -35,10 +35,10 @@ class IMailCredentials(Interface):
     authzid = Attribute("authorisation identity (str); '' means the same user")
     mechanism = Attribute("SASL mechanism name for logs, or 'LOGIN-CMD' for plain login commands")
 
-    def verify(entry: PassdbEntry) -> str:  # type: ignore[empty-body]
+    def verify(entry: PassdbEntry) -> str:
         """'' when the entry accepts these credentials, else the reason (for the log)."""
 
-    def is_slow(entry: PassdbEntry) -> bool:  # type: ignore[empty-body]
+    def is_slow(entry: PassdbEntry) -> bool:
         """Whether verify() must run off the reactor thread."""
 
     def cache_token(key: bytes) -> bytes | None:

@@ -67,7 +67,7 @@ class IMailUser(Interface):
     record = Attribute("The UserRecord from the userdb")
     passdb_fields = Attribute("Extra fields the passdb returned (dict[str, str]): proxy, host")
 
-    def open_store() -> MailStore:  # type: ignore[misc,empty-body]
+    def open_store() -> MailStore:
         """The user's MailStore (blocking: call through the thread pool)."""
 
 

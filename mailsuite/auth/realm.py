@@ -16,7 +16,7 @@ from typing import Any
 
 from twisted.cred.portal import IRealm
 from twisted.internet.defer import Deferred
-from zope.interface import implementer
+from zope.interface import Interface, implementer
 
 from mailsuite.auth.base import AuthUnavailable, Userdb
 from mailsuite.auth.cache import AuthCache
@@ -194,12 +194,12 @@ class MailRealm:
 
     def requestAvatar(  # noqa: N802 - IRealm
         self, avatarId: Any, mind: Any, *interfaces: Any
-    ) -> Deferred[tuple[Any, MailUser, Callable[[], None]]]:
+    ) -> Deferred[tuple[type[Interface], object, Callable[[], None]]]:
         if IMailUser not in interfaces:
             raise NotImplementedError("mailsuite's realm only gives IMailUser avatars")
         return Deferred.fromCoroutine(self._avatar(avatarId))
 
-    async def _avatar(self, avatar_id: Any) -> tuple[Any, MailUser, Callable[[], None]]:
+    async def _avatar(self, avatar_id: Any) -> tuple[type[Interface], object, Callable[[], None]]:
         fields = dict(getattr(avatar_id, "passdb_fields", {}))
         master_user = getattr(avatar_id, "master_user", "")
         user = str(avatar_id)

@@ -2,9 +2,9 @@
 
 These build the same auth service the server runs (same config, same
 passdb/userdb chains) in this process, so ``auth test`` answers exactly what
-a login would, minus the failure delay. ``auth cache flush`` queues a request
-that the running server applies at its next auth call (the cache lives in the
-server's memory).
+a login would, minus the failure delay. ``auth cache flush`` appends a request
+to a journal that every running server process applies at its next auth call
+(the cache lives in each process's memory; ``mailsuite.auth.control``).
 """
 
 from __future__ import annotations
@@ -129,7 +129,14 @@ def run_lookup(args: argparse.Namespace) -> int:
 def run_flush(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     state_dir = resolve_path(settings, settings.server.state_dir)
-    request_flush(state_dir, args.user)
+    try:
+        path = request_flush(state_dir, args.user)
+    except (OSError, ValueError) as e:
+        print(f"mailsuite: auth cache flush: {e}", file=sys.stderr)
+        return 1
     who = f"user {args.user}" if args.user else "all users"
-    print(f"auth cache flush for {who} queued; the running server applies it at its next login")
+    print(
+        f"auth cache flush for {who} queued in {path}; every server process applies it"
+        " at its next auth call"
+    )
     return 0

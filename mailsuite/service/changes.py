@@ -53,8 +53,11 @@ class ChangeHub:
                 self._notifier = _inotify.INotify(reactor=reactor)
                 self._notifier.startReading()
             except Exception as e:  # out of inotify instances, or not Linux
-                log.warn("changes: inotify unavailable ({why}); polling every {s}s instead",
-                         why=e, s=POLL_INTERVAL_S)
+                log.warn(
+                    "changes: inotify unavailable ({why}); polling every {s}s instead",
+                    why=e,
+                    s=POLL_INTERVAL_S,
+                )
                 self._notifier = None
 
     # -- called by the store (any thread) -----------------------------------

@@ -25,6 +25,7 @@ from mailsuite.service import login as login_service
 from mailsuite.service import pop3 as pop3_service
 from mailsuite.service.changes import ChangeHub
 from mailsuite.service.context import ServiceContext
+from mailsuite.service.logpipe import COMPOSE_READY, READY_KEY
 from mailsuite.service.tls import server_tls_options
 from mailsuite.store.api import ChangeNotifier, MailStore
 from mailsuite.store.maildir import open_user_store
@@ -65,7 +66,8 @@ class ReadyService(service.Service):
 
     def startService(self) -> None:
         super().startService()
-        self._reactor.callWhenRunning(log.info, "mailsuite: ready")
+        # READY_KEY: logged whatever [log] level says (logpipe.level_passes).
+        self._reactor.callWhenRunning(log.info, COMPOSE_READY, **{READY_KEY: True})
 
 
 def make_store_factory(

@@ -70,7 +70,7 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         services.append(listen.tcp_service(ctx, value, key, plain, f"imap:{value}"))
     for i, value in enumerate(imap.tls_listen):
         key = f"[imap] tls_listen[{i}]"
-        wrapped: Any = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
+        wrapped: Any = TLSMemoryBIOFactory(ctx.tls_options, False, tls)
         services.append(listen.tcp_service(ctx, value, key, wrapped, f"imaps:{value}"))
     for svc in services:
         # A port already in use must stop start-up, not be logged and ignored.

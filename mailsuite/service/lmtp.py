@@ -32,17 +32,6 @@ __all__ = ["build", "delivery_options"]
 log = Logger()
 
 
-def _parse_listen(value: str, key: str) -> tuple[str, int]:
-    host, sep, port_text = value.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(f'{key}: expected "host:port", got {value!r}')
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif host == "*":
-        host = "0.0.0.0"
-    return host, int(port_text)
-
-
 STALE_SPOOL_S = 24 * 3600.0  # a spool file this old outlived the process that made it
 
 
@@ -133,7 +122,6 @@ def build(ctx: ServiceContext) -> list[service.IService]:
     services: list[Any] = []
     # listen.* binds, or adopts the master's socket when [server] workers > 1.
     for i, value in enumerate(lmtp.listen):
-        _parse_listen(value, f"[lmtp] listen[{i}]")
         key = f"[lmtp] listen[{i}]"
         services.append(listen.tcp_service(ctx, value, key, factory, f"lmtp:{value}"))
     if lmtp.socket:

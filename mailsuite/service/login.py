@@ -33,7 +33,6 @@ from mailsuite.service.login_handover import (
     pop3_handover,
     pop3_server_config,
 )
-from mailsuite.service.pop3 import parse_listen
 
 __all__ = ["build", "parse_networks"]
 
@@ -91,7 +90,7 @@ def _frontend_config(ctx: ServiceContext, trusted: list[Any]) -> FrontendConfig:
     own: set[tuple[str, int]] = set()
     for key in ("imap_listen", "imap_tls_listen", "pop3_listen", "pop3_tls_listen"):
         for i, value in enumerate(getattr(proxy, key)):
-            own.add(parse_listen(value, f"[proxy] {key}[{i}]"))
+            own.add(listen.parse_listen(value, f"[proxy] {key}[{i}]"))
     return FrontendConfig(
         auth=ctx.auth,
         router=router,
@@ -120,11 +119,7 @@ def _listeners(
 ) -> list[Any]:
     services = []
     for i, value in enumerate(values):
-        wrapped = (
-            TLSMemoryBIOFactory(ctx.tls_options, False, factory)  # type: ignore[arg-type]
-            if tls
-            else factory
-        )
+        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, factory) if tls else factory
         # Binds, or adopts the master's socket when [server] workers > 1.
         svc = listen.tcp_service(ctx, value, f"[proxy] {key}[{i}]", wrapped, f"{name}:{value}")
         svc._raiseSynchronously = True  # a port in use stops start-up

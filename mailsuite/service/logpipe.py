@@ -30,6 +30,7 @@ __all__ = [
     "READY_KEY",
     "decode_line",
     "encode_event",
+    "level_passes",
     "parse_level",
     "pipe_observer",
 ]
@@ -53,12 +54,25 @@ def parse_level(name: str) -> LogLevel:
     return level
 
 
+def _level_of(event: dict[str, Any]) -> Any:
+    level = event.get("log_level")
+    # Legacy (twisted.python.log) events may carry none: they count as info.
+    return level if isinstance(level, type(LogLevel.info)) and level in _RANK else LogLevel.info
+
+
+def level_passes(event: dict[str, Any], min_level: LogLevel) -> bool:
+    """Whether ``[log] level = min_level`` keeps the event.
+
+    Readiness events (``READY_KEY``) always pass: the master, tests and init
+    scripts wait for them whatever the level.
+    """
+    return _RANK[_level_of(event)] >= _RANK[min_level] or bool(event.get(READY_KEY))
+
+
 def encode_event(event: dict[str, Any], min_level: LogLevel = LogLevel.debug) -> bytes | None:
     """One event as a wire line; None for an event the master should not see."""
-    level = event.get("log_level")
-    if not isinstance(level, type(LogLevel.info)):
-        level = LogLevel.info
-    if _RANK[level] < _RANK[min_level] and not event.get(READY_KEY):
+    level = _level_of(event)
+    if not level_passes(event, min_level):
         return None
     if event.get("log_format") == COMPOSE_READY:
         return None

@@ -15,28 +15,9 @@ from mailsuite.protocols.pop3.uidl import compile_uidl_format
 from mailsuite.service import listen
 from mailsuite.service.context import ServiceContext
 
-__all__ = ["build", "parse_listen"]
+__all__ = ["build"]
 
 log = Logger()
-
-
-def parse_listen(value: str, key: str) -> tuple[str, int]:
-    """Split ``"host:port"`` or ``"[v6]:port"`` into host and port.
-
-    Raises:
-        ConfigError: naming ``key`` and what is wrong with ``value``.
-    """
-    host, sep, port_text = value.rpartition(":")
-    if not sep or not port_text.isdigit() or not host:
-        raise ConfigError(f'{key}: expected "host:port", got {value!r}')
-    port = int(port_text)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{key}: port out of range in {value!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif host == "*":
-        host = "0.0.0.0"
-    return host, port
 
 
 def build(ctx: ServiceContext) -> list[service.IService]:
@@ -74,7 +55,7 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         services.append(listen.tcp_service(ctx, value, key, plain, f"pop3:{value}"))
     for i, value in enumerate(pop3.tls_listen):
         key = f"[pop3] tls_listen[{i}]"
-        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)  # type: ignore[arg-type]
+        wrapped = TLSMemoryBIOFactory(ctx.tls_options, False, tls)
         services.append(listen.tcp_service(ctx, value, key, wrapped, f"pop3s:{value}"))
     log.info(
         "pop3: listening on {plain} (STLS), {tls} (implicit TLS)",

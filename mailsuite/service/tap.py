@@ -27,10 +27,15 @@ class Options(usage.Options):
 
 
 def makeService(options: Options) -> service.IService:
+    """The whole server, logging as ``[log]`` says (``logsetup``)."""
     from mailsuite.service.compose import build_root_service
+    from mailsuite.service.logsetup import LoggingRoot, build_log_observer
 
+    settings = options["settings"]
     try:
-        return build_root_service(options["settings"])
+        # The observer first: a bad [log] path stops start-up before any socket is bound.
+        observer = build_log_observer(settings, options.parent)
+        return LoggingRoot(build_root_service(settings), observer)
     except ConfigError as e:
         # twistd prints a traceback for other exceptions; a config mistake is one line.
         sys.stderr.write(f"mailsuite: {e}\n")

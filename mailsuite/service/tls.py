@@ -33,8 +33,10 @@ def ensure_certificate(settings: Settings) -> tuple[str, str]:
         return cert, key
     if have_cert != have_key:
         missing = key if have_cert else cert
-        raise ConfigError(f"[tls] {'key' if have_cert else 'cert'}: {missing} does not exist "
-                          "(the other half of the pair does; refusing to replace it)")
+        raise ConfigError(
+            f"[tls] {'key' if have_cert else 'cert'}: {missing} does not exist "
+            "(the other half of the pair does; refusing to replace it)"
+        )
     make_self_signed(cert, key, settings.server.hostname)
     log.warn(
         "tls: made a self-signed certificate for {hostname} in {cert} "
@@ -48,7 +50,7 @@ def ensure_certificate(settings: Settings) -> tuple[str, str]:
 def make_self_signed(cert_path: str, key_path: str, hostname: str) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     sans: list[x509.GeneralName] = [x509.DNSName(hostname)]
     if hostname != "localhost":
         sans.append(x509.DNSName("localhost"))

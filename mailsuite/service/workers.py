@@ -366,7 +366,7 @@ class WorkerSupervisor(service.Service):
             self._slots.get(s) is not None and self._slots[s].ready for s in range(self.count)
         ):
             self._announced = True
-            log.info("mailsuite: ready ({n} worker processes)", n=self.count)
+            log.info("mailsuite: ready ({n} worker processes)", n=self.count, **{READY_KEY: True})
 
     def relay_event(self, protocol: _WorkerProtocol, line: bytes) -> None:
         """Re-emit one log record from a worker (``logpipe``), naming the worker's pid."""

@@ -41,10 +41,10 @@ def test_user_lookup(config: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cache_flush_queues_request(
     config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """auth cache flush USER leaves a request file for the running server."""
+    """auth cache flush USER appends a request to the journal the running server reads."""
     assert main(["-c", config, "auth", "cache", "flush", "alice"]) == 0
-    files = list((tmp_path / "var/state/auth-cache-flush").glob("*.req"))
-    assert len(files) == 1 and files[0].read_text().strip() == "alice"
+    assert main(["-c", config, "auth", "cache", "flush"]) == 0
+    assert (tmp_path / "var/state/auth-cache-flush").read_text() == "alice\n*\n"
 
 
 def test_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -67,10 +67,3 @@ def test_config_mistakes_name_the_key(tmp_path: Path, raw: dict[str, Any], messa
     with pytest.raises(ConfigError) as info:
         pop3.build(context(tmp_path, raw))
     assert message in str(info.value)
-
-
-def test_parse_listen_forms() -> None:
-    """host:port, [v6]:port and *:port are understood."""
-    assert pop3.parse_listen("127.0.0.1:110", "k") == ("127.0.0.1", 110)
-    assert pop3.parse_listen("[::]:995", "k") == ("::", 995)
-    assert pop3.parse_listen("*:110", "k") == ("0.0.0.0", 110)

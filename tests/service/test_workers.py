@@ -397,6 +397,63 @@ def test_idle_session_sees_delivery_through_other_worker(two_workers: RunningSer
         conn.close()
 
 
+def _pop3_login_on(server: RunningServer, password: str) -> tuple[bool, int]:
+    """One POP3 login as alice; whether it succeeded, and the worker that served it."""
+    before = _count(server, r"pop3<[^>]+>: connect from")
+    client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
+    try:
+        client.user("alice")
+        try:
+            client.pass_(password)
+            ok = True
+        except poplib.error_proto:
+            ok = False
+    finally:
+        client.quit()
+    return ok, _worker_of_newest(server, r"pop3<[^>]+>: connect from", before)
+
+
+def _workers_answering(server: RunningServer, password: str, ok: bool, workers: set[int]) -> None:
+    """Log in until every worker has answered ``password`` with ``ok``; fail on a timeout."""
+    answered: set[int] = set()
+    deadline = time.monotonic() + WAIT_S
+    while answered != workers and time.monotonic() < deadline:
+        result, worker = _pop3_login_on(server, password)
+        if result == ok:
+            answered.add(worker)
+    assert answered == workers, f"workers {workers - answered} never answered {ok} for it"
+
+
+def test_auth_cache_flush_reaches_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mailsuite auth cache flush` empties the cache of both workers, not just one."""
+    from mailsuite.cli.main import main
+
+    auth = {"cache_ttl_s": 3600.0, "failure_delay_s": 0.0, "failure_delay_max_s": 0.0}
+    server = write_config(tmp_path, {"server": {"workers": 2}, "auth": auth})
+    launch(server)
+    try:
+        workers = set(
+            _wait(
+                lambda: set(_serving_pids(server)) if len(_serving_pids(server)) >= 2 else None,
+                "two workers serving",
+            )
+        )
+        _workers_answering(server, "alice-pw", True, workers)  # both caches hold alice
+        users = tmp_path / "etc" / "users"
+        users.write_text(users.read_text().replace("alice-pw", "new-pw"))
+        stamp = time.time() + 5  # a new mtime even within the file system's granularity
+        os.utime(users, (stamp, stamp))
+        _workers_answering(server, "alice-pw", True, workers)  # the cache still says yes
+        monkeypatch.chdir(tmp_path)
+        assert main(["-c", server.config_path, "auth", "cache", "flush", "alice"]) == 0
+        _workers_answering(server, "alice-pw", False, workers)
+        assert _pop3_login_on(server, "new-pw")[0]
+    finally:
+        server.stop()
+
+
 def test_killed_worker_is_restarted(two_workers: RunningServer) -> None:
     """A worker killed with SIGKILL is logged like Dovecot, replaced, and service continues."""
     server = two_workers

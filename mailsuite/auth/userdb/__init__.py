@@ -8,12 +8,11 @@ A userdb returns raw fields (``home``, ``mail``, ``uid``, ``gid``,
 from __future__ import annotations
 
 from mailsuite.auth.base import apply_fields
+from mailsuite.auth.drivers import build_driver
 from mailsuite.auth.expand import user_vars
 from mailsuite.auth.passwdfile import PasswdFile
 from mailsuite.auth.sql import SqlDatabase
-from mailsuite.config.load import resolve_path
 from mailsuite.config.schema import Settings, UserdbSettings
-from mailsuite.errors import ConfigError
 
 __all__ = [
     "DEFAULT_USER_QUERY",
@@ -94,26 +93,13 @@ def build_userdb(
     Raises:
         ConfigError: unknown driver or a missing path/dsn.
     """
-    where = f"[[userdb]] #{index + 1}"
-    if cfg.driver == "passwd-file":
-        if not cfg.path:
-            raise ConfigError(f"{where}: driver passwd-file needs 'path'")
-        return PasswdFileUserdb(cfg, resolve_path(settings, cfg.path))
-    if cfg.driver == "sqlite":
-        if not cfg.path:
-            raise ConfigError(f"{where}: driver sqlite needs 'path' (the database file)")
-        return SqlUserdb(cfg, SqlDatabase("sqlite", resolve_path(settings, cfg.path)))
-    if cfg.driver == "pgsql":
-        if not cfg.dsn:
-            raise ConfigError(f"{where}: driver pgsql needs 'dsn' (a libpq connection string)")
-        try:
-            return SqlUserdb(cfg, SqlDatabase("pgsql", cfg.dsn))
-        except ImportError:
-            raise ConfigError(
-                f"{where}: driver pgsql needs psycopg2 (pip install psycopg2-binary)"
-            ) from None
-    if cfg.driver == "static":
-        return StaticUserdb(cfg)
-    raise ConfigError(
-        f"{where}: driver: unknown driver {cfg.driver!r} (passwd-file, sqlite, pgsql, static)"
+    return build_driver(
+        f"[[userdb]] #{index + 1}",
+        cfg.driver,
+        cfg.path,
+        cfg.dsn,
+        settings,
+        passwd_file=lambda path: PasswdFileUserdb(cfg, path),
+        sql=lambda db: SqlUserdb(cfg, db),
+        static=lambda: StaticUserdb(cfg),
     )

@@ -162,6 +162,23 @@ class SelectedView:
             if rec.uid in self._records and rec.uid not in self._ghosts:
                 self._records[rec.uid] = rec
 
+    def note_own_change(self, records: Sequence[MessageRecord], highestmodseq: int) -> None:
+        """Record the session's own flag change, made as one store operation.
+
+        The store gives each operation the next MODSEQ. When ours is the only
+        MODSEQ handed out since the last update (``highestmodseq`` is one above
+        what the view knows and our records carry it), the view is current up
+        to it, so the next update need not compare every message of a large
+        mailbox for changes made elsewhere: there were none.
+        """
+        self.note_records(records)
+        if (
+            records
+            and highestmodseq == self.highestmodseq + 1
+            and all(rec.modseq == highestmodseq for rec in records)
+        ):
+            self.highestmodseq = highestmodseq
+
     def update(self, snapshot: MailboxSnapshot, *, allow_expunge: bool) -> list[bytes]:
         """Bring the view up to ``snapshot`` and return the untagged responses that tell the client.
 

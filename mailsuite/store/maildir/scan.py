@@ -20,8 +20,10 @@ What the index stores per directory (meta ``stamp_new`` / ``stamp_cur``):
   ``M:S:I`` and forces a listing at the next sync. The one thing a stamp
   cannot show is another agent's change in the *same* clock tick as ours;
   so once ``TRUST_AFTER_S`` has passed since ``F`` (the oldest own change
-  not yet confirmed by a listing) the next sync lists once more and the
-  directory is back to a trusted ``M:S:I``.
+  not yet confirmed by a listing) the next sync lists once more. On a busy
+  mailbox that listing may find our own latest change still fresh; it then
+  stays an own record confirmed up to that change, so a mailbox changed by us
+  every second is listed once per window, never after every change.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "dir_stamp",
     "stamp_string",
     "needs_listing",
+    "listed_stamp",
     "own_change_stamp",
     "list_dir",
     "list_names",
@@ -110,6 +113,27 @@ def own_change_stamp(
     if stored != _raw(before):
         return None  # changed by someone else since it was listed (or "missing")
     return f"own:{_raw(after)}:{after[0]}"
+
+
+def listed_stamp(stored: str | None, stamp: tuple[int, int, int] | None, now: float) -> str:
+    """What to store for a directory just listed, its stamp taken before the listing.
+
+    A fresh stamp after an external change is ``dirty`` (listed at every sync
+    until it is old enough). A fresh stamp that is still our own last change
+    (a confirming listing on a busy mailbox) stays an own-change record
+    confirmed up to its own tick, so our further changes need no listing and
+    the next confirmation comes one window later.
+    """
+    value = stamp_string(stamp, now)
+    if (
+        value == "dirty"
+        and stamp is not None
+        and stored is not None
+        and stored.startswith("own:")
+        and stored[4:].rpartition(":")[0] == _raw(stamp)
+    ):
+        return f"own:{_raw(stamp)}:{stamp[0]}"
+    return value
 
 
 def list_dir(mailbox_path: str, sub: str) -> tuple[Listing, tuple[int, int, int] | None]:

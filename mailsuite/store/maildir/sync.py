@@ -19,7 +19,7 @@ from mailsuite.store.maildir.filenames import parse_name
 from mailsuite.store.maildir.index import IndexRow
 from mailsuite.store.maildir.locks import DotLock
 from mailsuite.store.maildir.records import gc_paused
-from mailsuite.store.maildir.scan import SUBDIRS, Listing, list_names, stamp_string
+from mailsuite.store.maildir.scan import SUBDIRS, Listing, list_names, listed_stamp
 
 if TYPE_CHECKING:
     from mailsuite.store.maildir.core import MailboxCore
@@ -59,6 +59,7 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             core.changed_uids = None
             subs = list(SUBDIRS)
         stamps = {}
+        stored = {sub: idx.get_meta("stamp_" + sub) for sub in subs}
         unmatched: Listing = {}
         seen: set[int] = set()
         rows, by_name = core.rows, core.by_name
@@ -191,7 +192,9 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             if idx.get_meta("recent_uid") is None:
                 idx.set_meta("recent_uid", ul.nextuid)
             for sub in subs:
-                idx.set_meta("stamp_" + sub, stamp_string(stamps[sub], core.clock()))
+                idx.set_meta(
+                    "stamp_" + sub, listed_stamp(stored.get(sub), stamps[sub], core.clock())
+                )
             idx.commit()
         except BaseException:
             idx.rollback()

@@ -198,3 +198,24 @@ def test_large_mailbox_single_change() -> None:
     records[12344] = rec(12345, "\\Flagged", modseq=20001)
     out = view.update(snap(*records), allow_expunge=True)
     assert out == [b"* 12345 FETCH (FLAGS (\\Flagged) UID 12345)\r\n"]
+
+
+def test_own_change_alone_is_not_reported_again() -> None:
+    """The session's own flag change, the only MODSEQ since, is not echoed by the next update."""
+    view = SelectedView(snap(rec(1), rec(2)), condstore=True)
+    mine = rec(2, "\\Seen", modseq=2)
+    view.note_own_change([mine], 2)
+    assert view.highestmodseq == 2
+    assert view.update(snap(rec(1), mine), allow_expunge=True) == []
+
+
+def test_own_change_does_not_hide_a_change_made_elsewhere() -> None:
+    """When another session changed a message too, the view still finds and reports it."""
+    view = SelectedView(snap(rec(1), rec(2)), condstore=True)
+    theirs = rec(1, "\\Flagged", modseq=2)
+    mine = rec(2, "\\Seen", modseq=3)
+    view.note_own_change([mine], 3)
+    assert view.highestmodseq == 1
+    assert view.update(snap(theirs, mine), allow_expunge=True) == [
+        b"* 1 FETCH (FLAGS (\\Flagged) UID 1 MODSEQ (2))\r\n"
+    ]

@@ -191,3 +191,30 @@ def test_file_removed_by_hand_right_after_own_expunge_is_vanished(store: Maildir
     snap = mbox.snapshot()
     assert [r.uid for r in snap.messages] == [3, 4]
     assert mbox.vanished_since(ms) == [1, 2]
+
+
+def test_busy_mailbox_is_confirmed_once_per_window_not_at_every_sync(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With our own changes every second, cur/ is listed once per window, not after each."""
+    mbox = settled(store)
+    mbox.set_flags([1], ["\\Flagged"], FlagMode.ADD)
+    # Pretend the first unconfirmed own change was 3 s ago, the latest one just now.
+    idx = mbox.core.index
+    raw, _, first = idx.get_meta("stamp_cur")[4:].rpartition(":")  # type: ignore[index]
+    idx.begin()
+    idx.set_meta("stamp_cur", f"own:{raw}:{int(first) - 3_000_000_000}")
+    idx.commit()
+    listings = count_listings(monkeypatch)
+    mbox.snapshot()
+    assert listings == ["cur"]  # the confirming listing
+    mbox.set_flags([2], ["\\Flagged"], FlagMode.ADD)
+    mbox.snapshot()
+    mbox.set_flags([3], ["\\Answered"], FlagMode.ADD)
+    snap = mbox.snapshot()
+    assert listings == ["cur"]
+    assert [sorted(r.flags) for r in snap.messages[:3]] == [
+        ["\\Flagged", "\\Seen"],
+        ["\\Flagged", "\\Seen"],
+        ["\\Answered", "\\Seen"],
+    ]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from mailsuite.store.maildir.scan import TRUST_AFTER_S, needs_listing, own_change_stamp
+from mailsuite.store.maildir.scan import (
+    TRUST_AFTER_S,
+    listed_stamp,
+    needs_listing,
+    own_change_stamp,
+)
 
 OLD = (1_000_000_000_000_000_000, 4096, 7)
 NOW = OLD[0] / 1e9 + 3600
@@ -44,3 +49,12 @@ def test_chained_own_changes_keep_the_oldest_unconfirmed_time() -> None:
     second = own_change_stamp(first, FRESH, LATER)
     assert second == f"own:{raw(LATER)}:{FRESH[0]}"
     assert own_change_stamp(first, LATER, LATER) is None
+
+
+def test_confirming_listing_on_a_busy_mailbox_keeps_an_own_record() -> None:
+    """A listing that finds our own fresh stamp unchanged records it as ours, not as dirty."""
+    own = own_change_stamp(raw(OLD), OLD, FRESH)
+    assert listed_stamp(own, FRESH, NOW) == f"own:{raw(FRESH)}:{FRESH[0]}"
+    assert listed_stamp(own, LATER, NOW) == "dirty"  # someone else changed it too
+    assert listed_stamp(raw(OLD), FRESH, NOW) == "dirty"
+    assert listed_stamp(own, OLD, NOW) == raw(OLD)

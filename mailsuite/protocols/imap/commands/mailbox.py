@@ -28,9 +28,11 @@ __all__ = [
     "Unsubscribe",
 ]
 
-# RFC 3501 6.3.10, RFC 7162 3.1.6 (HIGHESTMODSEQ), RFC 8438 (SIZE), RFC 9051 (DELETED).
+# RFC 3501 6.3.10, RFC 7162 3.1.6 (HIGHESTMODSEQ), RFC 8438 (SIZE), RFC 9051 (DELETED),
+# RFC 7889 (APPENDLIMIT).
 STATUS_ITEMS: Final = frozenset(
     {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED"}
+    | {"APPENDLIMIT"}
 )
 SPECIAL_USE: Final = frozenset(
     {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important"}

@@ -145,6 +145,7 @@ def _listing(store: MailStore, want_subs: bool) -> tuple[list[MailboxInfo], set[
 
 async def do_list(session: ImapSession, cmd: c.List) -> Outcome:
     store = session.require_store()
+    limit = session.config.append_limit_bytes
     if cmd.patterns == ("",) and not cmd.extended:
         # RFC 3501 6.3.8: an empty pattern asks for the delimiter and the root.
         session.out.write(data.list_response("", ["\\Noselect"]))
@@ -190,7 +191,7 @@ async def do_list(session: ImapSession, cmd: c.List) -> Outcome:
         if cmd.status_items and selectable:
             # RFC 5819: STATUS right after its LIST line; a failure skips the STATUS only.
             try:
-                values = await session.run(_status_values, store, name, cmd.status_items)
+                values = await session.run(_status_values, store, name, cmd.status_items, limit)
             except MailError:
                 continue
             session.out.write(data.status(name, values))
@@ -246,9 +247,13 @@ async def do_lsub(session: ImapSession, cmd: c.Lsub) -> Outcome:
 
 
 def status_items(
-    status: MailboxStatus, deleted: int, items: Sequence[str]
+    status: MailboxStatus, deleted: int, items: Sequence[str], append_limit: int = 0
 ) -> list[tuple[str, int]]:
-    """(item, value) pairs in the client's order from a MailboxStatus."""
+    """(item, value) pairs in the client's order from a MailboxStatus.
+
+    ``append_limit`` is the largest APPEND this server takes (RFC 7889 4), the
+    same for every mailbox.
+    """
     values = {
         "MESSAGES": status.messages,
         "RECENT": status.recent,
@@ -258,11 +263,14 @@ def status_items(
         "HIGHESTMODSEQ": status.highestmodseq,
         "SIZE": status.size,
         "DELETED": deleted,
+        "APPENDLIMIT": append_limit,
     }
     return [(item, int(values[item])) for item in items]
 
 
-def _status_values(store: MailStore, name: str, items: Sequence[str]) -> list[tuple[str, int]]:
+def _status_values(
+    store: MailStore, name: str, items: Sequence[str], append_limit: int = 0
+) -> list[tuple[str, int]]:
     """Blocking: open read-only (claims no \\Recent), read the counters, close."""
     mailbox = store.open_mailbox(name, readonly=True)
     try:
@@ -270,13 +278,15 @@ def _status_values(store: MailStore, name: str, items: Sequence[str]) -> list[tu
         deleted = 0
         if "DELETED" in items:
             deleted = sum(1 for m in mailbox.snapshot().messages if DELETED in m.flags)
-        return status_items(status, deleted, items)
+        return status_items(status, deleted, items, append_limit)
     finally:
         mailbox.close()
 
 
 async def do_status(session: ImapSession, cmd: c.Status) -> Outcome:
-    values = await session.run(_status_values, session.require_store(), cmd.mailbox, cmd.items)
+    store = session.require_store()
+    limit = session.config.append_limit_bytes
+    values = await session.run(_status_values, store, cmd.mailbox, cmd.items, limit)
     session.out.write(data.status(cmd.mailbox, values))
     return Outcome(r.tagged(cmd.tag, OK, "Status completed."))
 

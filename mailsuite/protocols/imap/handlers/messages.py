@@ -93,7 +93,11 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
             cmd.unchanged_since,
         )
         # Our own change: reported here (unless .SILENT), never again by the next sync.
-        view.note_records(update.changed)
+        fresh = session.fresh
+        if fresh is not None:
+            view.note_own_change(update.changed, fresh.highestmodseq)
+        else:
+            view.note_records(update.changed)
         modified = set(update.modified)
         changed = {rec.uid for rec in update.changed}
         if session.fresh is not None:
@@ -123,14 +127,16 @@ async def do_store(session: ImapSession, cmd: c.Store) -> Outcome:
         if view.condstore:
             items.append((b"MODSEQ", render_modseq(rec.modseq)))
         session.out.write(data.fetch(seq, items))
+    # RFC 7162 3.1.3: [MODIFIED] names UIDs for UID STORE, message numbers for STORE.
+    failed = modified if cmd.uid else {seq for seq, uid in pairs if uid in modified}
+    modified_code = r.code_modified(sorted(failed)) if failed else None
     if len(live) != len(pairs):
-        # RFC 2180 4.2.1: expunged elsewhere and not yet announced to this client.
-        return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, Code.EXPUNGEISSUED))
-    if modified:
-        # RFC 7162 3.1.3: UIDs for UID STORE, message numbers for STORE.
-        failed = modified if cmd.uid else {seq for seq, uid in pairs if uid in modified}
-        text = "Conditional STORE failed"
-        return Outcome(r.tagged(cmd.tag, OK, text, r.code_modified(sorted(failed))))
+        # RFC 2180 4.2.1: expunged elsewhere and not yet announced to this client; a
+        # failed UNCHANGEDSINCE test still has to be told (RFC 7162 3.1.3 example 10).
+        code = modified_code or Code.EXPUNGEISSUED
+        return Outcome(r.tagged(cmd.tag, NO, EXPUNGED_TEXT, code))
+    if modified_code is not None:
+        return Outcome(r.tagged(cmd.tag, OK, "Conditional STORE failed", modified_code))
     return Outcome(r.tagged(cmd.tag, OK, "Store completed."))
 
 
@@ -199,7 +205,11 @@ async def do_copy(session: ImapSession, cmd: c.Copy) -> Outcome:
         # session's sync after this command sends.
         if code is not None:
             session.out.write(r.untagged_status(OK, "Moved UIDs.", code))
-        return Outcome(r.tagged(cmd.tag, OK, "Move completed."))
+        highest = None
+        if session.qresync and session.fresh is not None:
+            # RFC 6851 4.4 / RFC 7162 3.2.10: as for EXPUNGE, the new HIGHESTMODSEQ.
+            highest = condstore.highest_modseq_code(session.fresh.highestmodseq)
+        return Outcome(r.tagged(cmd.tag, OK, "Move completed.", highest))
     return Outcome(r.tagged(cmd.tag, OK, "Copy completed.", code))
 
 

@@ -89,8 +89,9 @@ def test_status_size_and_appendlimit(server: RunningServer, user: tuple[str, str
     raw.login(*user)
     caps = raw.cmd(b"c", b"CAPABILITY")
     limit = int(caps.split(b"APPENDLIMIT=")[1].split()[0])
-    assert raw.cmd(b"s1", b"STATUS INBOX (MESSAGES SIZE)") == (
-        b"* STATUS INBOX (MESSAGES 1 SIZE %d)\r\ns1 OK Status completed.\r\n" % len(MSG)
+    assert raw.cmd(b"s1", b"STATUS INBOX (MESSAGES SIZE APPENDLIMIT)") == (
+        b"* STATUS INBOX (MESSAGES 1 SIZE %d APPENDLIMIT %d)\r\n" % (len(MSG), limit)
+        + b"s1 OK Status completed.\r\n"
     )
     raw.send(b"a1 APPEND INBOX {%d}\r\n" % (limit + 1))
     assert raw.line().startswith(b"a1 NO [TOOBIG] ")

@@ -203,3 +203,19 @@ def test_status_highestmodseq_and_size(imapenv) -> None:
         b"* STATUS INBOX (HIGHESTMODSEQ %d SIZE %d MESSAGES 2)" % (h, 2 * len(MSG)),
         b"a1 OK Status completed.",
     ]
+
+
+def test_conditional_store_on_expunged_message_is_no_with_modified(imapenv) -> None:
+    """A conditional STORE naming a message expunged elsewhere answers NO, still with
+    [MODIFIED] for the one that failed the test (RFC 7162 3.1.3, RFC 2180 4.2)."""
+    session, h = with_messages(imapenv, 3, select=b"SELECT INBOX (CONDSTORE)")
+    other = imapenv.selected()
+    imapenv.say(other, b"o1 STORE 1 +FLAGS.SILENT (\\Deleted)")
+    imapenv.say(other, b"o2 EXPUNGE")
+    imapenv.say(other, b"o3 STORE 2 +FLAGS.SILENT (\\Flagged)")  # our message 3
+    reply = imapenv.say(session, b"a1 STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Seen)" % h)
+    got = lines(reply)
+    assert re.fullmatch(rb"\* 2 FETCH \(MODSEQ \(\d+\)\)", got[0]), got
+    assert got[-1] == b"a1 NO [MODIFIED 3] Some of the requested messages no longer exist."
+    # The expunge is announced by the next command that may do so.
+    assert lines(imapenv.say(session, b"n1 NOOP"))[0] == b"* 1 EXPUNGE"

@@ -136,3 +136,19 @@ def test_closed_when_selecting_another_mailbox(imapenv) -> None:
     assert reply.startswith(b"* OK [CLOSED] Previous mailbox closed.\r\n* FLAGS ")
     assert b"[CLOSED]" not in imapenv.say(session, b"s3 UNSELECT")
     assert b"[CLOSED]" not in imapenv.say(session, b"s4 SELECT INBOX")
+
+
+def test_move_with_qresync_sends_vanished_and_highestmodseq(imapenv) -> None:
+    """With QRESYNC on, MOVE reports COPYUID, then VANISHED, and its OK names HIGHESTMODSEQ."""
+    for _ in range(2):
+        imapenv.deliver(MSG)
+    session = imapenv.login()
+    imapenv.say(session, b"e1 ENABLE QRESYNC")
+    imapenv.say(session, b"c1 CREATE Archive")
+    _select(imapenv, session, b"s1 SELECT INBOX")
+    reply = imapenv.say(session, b"m1 UID MOVE 2 Archive")
+    assert re.fullmatch(
+        rb"\* OK \[COPYUID \d+ 2 1\] Moved UIDs\.\r\n\* VANISHED 2\r\n"
+        rb"m1 OK \[HIGHESTMODSEQ \d+\] Move completed\.\r\n",
+        reply,
+    ), reply
