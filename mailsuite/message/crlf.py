@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from mailsuite.util.crlf import CrlfStream, lf_to_crlf
+
 __all__ = ["crlf_chunks", "crlf_size", "to_crlf", "bare_lf_count"]
 
 DEFAULT_CHUNK_BYTES = 65536
@@ -34,19 +36,7 @@ def to_crlf(data: bytes) -> bytes:
     """
     if b"\x00" in data:
         data = data.replace(b"\x00", b"\x80")
-    if b"\r" not in data:
-        # The Maildir case: LF only, one C-level pass.
-        return data.replace(b"\n", b"\r\n") if b"\n" in data else data
-    lf = data.count(b"\n")
-    if lf == 0:
-        return data
-    crlf = data.count(b"\r\n")
-    if crlf == lf:
-        return data
-    if crlf == 0:
-        return data.replace(b"\n", b"\r\n")
-    # Mixed: collapse CRLF to LF first so every LF gets exactly one CR.
-    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return lf_to_crlf(data)
 
 
 def bare_lf_count(data: bytes) -> int:
@@ -72,19 +62,14 @@ def crlf_chunks(fileobj: BinaryIO, chunk_size: int = DEFAULT_CHUNK_BYTES) -> Ite
     Yields:
         Non-empty chunks whose concatenation is the CRLF form of the rest of the file.
     """
-    pending = b""
+    stream = CrlfStream()
     while True:
         chunk = fileobj.read(chunk_size)
         if not chunk:
             break
-        if pending:
-            chunk = pending + chunk
-            pending = b""
-        if chunk.endswith(b"\r"):
-            pending = b"\r"
-            chunk = chunk[:-1]
-            if not chunk:
-                continue
-        yield to_crlf(chunk)
-    if pending:
-        yield pending
+        out = stream.feed(chunk.replace(b"\x00", b"\x80") if b"\x00" in chunk else chunk)
+        if out:
+            yield out
+    tail = stream.finish()
+    if tail:
+        yield tail

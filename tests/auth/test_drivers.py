@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mailsuite.auth.drivers import build_driver
 from mailsuite.auth.interfaces import AuthFailure, AuthSuccess
 from mailsuite.auth.passdb import build_passdb
 from mailsuite.auth.userdb import build_userdb
@@ -179,6 +180,29 @@ def test_userdb_config_errors() -> None:
     """A wrong [[userdb]] names the entry and the problem."""
     with pytest.raises(ConfigError, match=r"\[\[userdb\]\] #2: driver: unknown"):
         build_userdb(UserdbSettings(driver="nis"), Settings(), 1)
+
+
+def test_build_driver_resolves_path_and_picks_the_class(tmp_path: Path) -> None:
+    """The shared driver switch resolves a relative path and calls the class for the driver."""
+    settings = Settings(base_dir=str(tmp_path))
+    made = build_driver(
+        "[[userdb]] #1",
+        UserdbSettings(driver="passwd-file", path="etc/users"),
+        settings,
+        passwd_file=lambda cfg, path: ("file", path),
+        sql=lambda cfg, db: ("sql", db),
+        static=lambda cfg: ("static", cfg.driver),
+    )
+    assert made == ("file", str(tmp_path / "etc/users"))
+    static = build_driver(
+        "[[passdb]] #3",
+        PassdbSettings(driver="static"),
+        settings,
+        passwd_file=lambda cfg, path: ("file", path),
+        sql=lambda cfg, db: ("sql", db),
+        static=lambda cfg: ("static", cfg.driver),
+    )
+    assert static == ("static", "static")
 
 
 def test_static_nopassword(tmp_path: Path) -> None:

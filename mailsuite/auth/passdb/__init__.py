@@ -102,11 +102,9 @@ def build_passdb(
     """
     return build_driver(
         f"[[passdb]] #{index + 1}",
-        cfg.driver,
-        cfg.path,
-        cfg.dsn,
+        cfg,
         settings,
-        passwd_file=lambda path: PasswdFilePassdb(cfg, path),
-        sql=lambda db: SqlPassdb(cfg, db),
-        static=lambda: StaticPassdb(cfg),
+        passwd_file=PasswdFilePassdb,
+        sql=SqlPassdb,
+        static=StaticPassdb,
     )

@@ -95,11 +95,9 @@ def build_userdb(
     """
     return build_driver(
         f"[[userdb]] #{index + 1}",
-        cfg.driver,
-        cfg.path,
-        cfg.dsn,
+        cfg,
         settings,
-        passwd_file=lambda path: PasswdFileUserdb(cfg, path),
-        sql=lambda db: SqlUserdb(cfg, db),
-        static=lambda: StaticUserdb(cfg),
+        passwd_file=PasswdFileUserdb,
+        sql=SqlUserdb,
+        static=StaticUserdb,
     )

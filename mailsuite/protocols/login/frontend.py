@@ -11,7 +11,7 @@ at any stage give the client one clear answer and the admin one log line.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol
@@ -30,10 +30,13 @@ from .handoff import (
     plan_proxy,
     start_proxy,
 )
+from .held import HeldInput
 from .proxy_listener import ip_in_networks
 from .relay import Relay
 
-__all__ = ["FrontendProtocol", "MAX_HELD_BYTES"]
+__all__ = ["FrontendProtocol", "MAX_HELD_BYTES", "QueuedFrontend"]
+
+E = TypeVar("E")  # one parsed item of pre-login input (an IMAP event, a POP3 line)
 
 # Bytes a client may pipeline while we log in at the backend; then reading pauses.
 MAX_HELD_BYTES: Final = 64 * 1024
@@ -341,3 +344,60 @@ class FrontendProtocol(Protocol, TimeoutMixin):
             transport: Any = self.transport
             transport.resumeProducing()
         return b""
+
+
+class QueuedFrontend(FrontendProtocol, Generic[E]):
+    """A front end whose input is parsed ahead and answered one item at a time, in order.
+
+    Parsing ahead (``HeldInput``) keeps each pipelined command with its exact
+    bytes, for whoever takes the connection over after the login; answering
+    strictly in order keeps replies in the order RFC 3501 section 5.5 and
+    RFC 2449 (PIPELINING) require.
+
+    Args:
+        config: the front end's settings.
+        queue: the held input, fed through the subclass's framer.
+    """
+
+    def __init__(self, config: FrontendConfig, queue: HeldInput[E]) -> None:
+        super().__init__(config)
+        self._queue = queue
+        self._busy = False  # a _drain is running: never two at once
+
+    async def answer(self, item: E) -> bytes:
+        """The reply to one parsed item of pre-login input."""
+        raise NotImplementedError
+
+    def internal_error_reply(self) -> bytes:
+        """What the client is told before the connection closes on an internal error."""
+        raise NotImplementedError
+
+    def received(self, data: bytes) -> None:
+        self._queue.feed(data)
+        self.throttle(self._queue.backlog_bytes)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._busy or not self._queue or self.stage != "prelogin":
+            return
+        self._busy = True
+        d = Deferred.fromCoroutine(self._drain())
+        d.addErrback(self._internal_error)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue and self.stage == "prelogin" and not self._lost:
+                item = self._queue.popleft()
+                self.throttle(self._queue.backlog_bytes)
+                self.write(await self.answer(item))
+                if self.close_after_reply:
+                    # Written first: a TLS transport drops writes after loseConnection.
+                    self.close()
+                    break
+        finally:
+            self._busy = False
+
+    def _internal_error(self, failure: Any) -> None:
+        self.log.failure("{prefix}: internal error", failure, prefix=self.log_prefix)
+        self.write(self.internal_error_reply())
+        self.close()

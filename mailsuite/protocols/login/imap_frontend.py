@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Final
 
-from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory
 
 from mailsuite import limits
@@ -40,7 +39,7 @@ from mailsuite.protocols.imap.wire.reader import ParseError
 from mailsuite.protocols.imap.wire.responses import BAD, BYE, NO, OK, Code
 
 from .backend_login import LoggedIn
-from .frontend import FrontendProtocol
+from .frontend import QueuedFrontend
 from .handoff import FrontendConfig
 from .held import HeldInput
 from .pop3_frontend import sasl_password
@@ -60,17 +59,14 @@ _PLAINTEXT_REFUSED: Final = (
 )
 
 
-class ImapFrontend(FrontendProtocol):
+class ImapFrontend(QueuedFrontend[Event]):
     """One client connection to the IMAP front end."""
 
     service = "imap"
 
     def __init__(self, config: FrontendConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, HeldInput(lambda b: self._framer.feed(b)))
         self._framer = Framer(max_literal_bytes=PREAUTH_MAX_LITERAL_BYTES)
-        # Parsed ahead, with the exact bytes, for whoever takes the connection over.
-        self._queue: HeldInput[Event] = HeldInput(lambda b: self._framer.feed(b))
-        self._busy = False
         self._sasl: SaslExchange | None = None
         self._sasl_tag = b""
         self._sasl_mech = ""
@@ -117,37 +113,10 @@ class ImapFrontend(FrontendProtocol):
 
     # -- input --------------------------------------------------------------------
 
-    def received(self, data_in: bytes) -> None:
-        self._queue.feed(data_in)
-        self.throttle(self._queue.backlog_bytes)
-        self._kick()
+    def internal_error_reply(self) -> bytes:
+        return r.untagged_status(BYE, "Internal error occurred. Refer to server log.")
 
-    def _kick(self) -> None:
-        if self._busy or not self._queue or self.stage != "prelogin":
-            return
-        self._busy = True
-        d = Deferred.fromCoroutine(self._drain())
-        d.addErrback(self._internal_error)
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue and self.stage == "prelogin" and not self._lost:
-                event = self._queue.popleft()
-                self.throttle(self._queue.backlog_bytes)
-                self.write(await self._event(event))
-                if self.close_after_reply:
-                    # Written first: a TLS transport drops writes after loseConnection.
-                    self.close()
-                    break
-        finally:
-            self._busy = False
-
-    def _internal_error(self, failure: Any) -> None:
-        self.log.failure("{prefix}: internal error", failure, prefix=self.log_prefix)
-        self.write(r.untagged_status(BYE, "Internal error occurred. Refer to server log."))
-        self.close()
-
-    async def _event(self, event: Event) -> bytes:
+    async def answer(self, event: Event) -> bytes:
         if isinstance(event, NeedLiteral):
             return r.continuation() if event.synchronizing else b""
         if isinstance(event, (LineTooLong, LiteralTooLarge, InputOverflow)):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Final
 
-from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory
 
 from mailsuite import limits
@@ -29,7 +28,7 @@ from mailsuite.protocols.pop3.wire import (
 )
 
 from .backend_login import LoggedIn
-from .frontend import FrontendProtocol
+from .frontend import QueuedFrontend
 from .handoff import FrontendConfig
 from .held import HeldInput
 
@@ -59,17 +58,14 @@ def sasl_password(mechanism: str, responses: list[bytes | None]) -> str | None:
     return None
 
 
-class Pop3Frontend(FrontendProtocol):
+class Pop3Frontend(QueuedFrontend[bytes | LineTooLong]):
     """One client connection to the POP3 front end."""
 
     service = "pop3"
 
     def __init__(self, config: FrontendConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, HeldInput(lambda b: self._lines.feed(b)))
         self._lines = LineBuffer(limits.POP3_MAX_SASL_LINE_BYTES)
-        # Parsed ahead, with the exact bytes, for whoever takes the connection over.
-        self._queue: HeldInput[bytes | LineTooLong] = HeldInput(lambda b: self._lines.feed(b))
-        self._busy = False
         self._pending_user: str | None = None
         self._sasl: SaslExchange | None = None
         self._sasl_mech = ""
@@ -95,38 +91,8 @@ class Pop3Frontend(FrontendProtocol):
 
     # -- input --------------------------------------------------------------------
 
-    def received(self, data: bytes) -> None:
-        self._queue.feed(data)
-        self.throttle(self._queue.backlog_bytes)
-        self._kick()
-
-    def _kick(self) -> None:
-        if self._busy or not self._queue or self.stage != "prelogin":
-            return
-        self._busy = True
-        d = Deferred.fromCoroutine(self._drain())
-        d.addErrback(self._internal_error)
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue and self.stage == "prelogin" and not self._lost:
-                line = self._queue.popleft()
-                self.throttle(self._queue.backlog_bytes)
-                answer = await self._handle(line)
-                self.write(answer)
-                if self.close_after_reply:
-                    # Written first: a TLS transport drops writes after loseConnection.
-                    self.close()
-                    break
-        finally:
-            self._busy = False
-
-    def _internal_error(self, failure: Any) -> None:
-        self.log.failure("{prefix}: internal error", failure, prefix=self.log_prefix)
-        self.write(
-            Status(False, "Internal error occurred. Refer to server log.", "SYS/TEMP").encode()
-        )
-        self.close()
+    def internal_error_reply(self) -> bytes:
+        return Status(False, "Internal error occurred. Refer to server log.", "SYS/TEMP").encode()
 
     def _bad_command(self, reason: str) -> bytes:
         self._bad += 1
@@ -135,7 +101,7 @@ class Pop3Frontend(FrontendProtocol):
             return Status(False, f"{reason} (too many bad commands, closing connection)").encode()
         return Status(False, reason).encode()
 
-    async def _handle(self, line: bytes | LineTooLong) -> bytes:
+    async def answer(self, line: bytes | LineTooLong) -> bytes:
         if isinstance(line, LineTooLong):
             self._cancel_sasl()
             return self._bad_command(f"Line too long (limit {line.limit_bytes} bytes)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from mailsuite import limits
+from mailsuite.util.crlf import CrlfStream
 
 __all__ = [
     "CRLF",
@@ -165,24 +166,6 @@ def decode_base64(data: bytes) -> bytes | None:
         return None
 
 
-def _to_crlf(data: bytes) -> bytes:
-    """Turn every bare LF into CRLF, keeping CRLF and lone CR as they are.
-
-    Counting first makes the usual stored forms (all LF, all CRLF) cost one
-    pass or none.
-    """
-    lf = data.count(b"\n")
-    if lf == 0:
-        return data
-    crlf = data.count(b"\r\n")
-    if crlf == lf:
-        return data
-    if crlf == 0:
-        return data.replace(b"\n", b"\r\n")
-    # Mixed: CRLF -> LF -> CRLF gives every LF exactly one CR.
-    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
 class MessageEncoder:
     """Turns a stored message into the bytes RETR or TOP sends, chunk by chunk.
 
@@ -202,7 +185,7 @@ class MessageEncoder:
 
     def __init__(self, top_lines: int | None = None) -> None:
         self._top_lines = top_lines
-        self._held_cr = False  # step 1: a chunk ended in CR; its LF may follow
+        self._crlf = CrlfStream()  # step 1: holds a CR whose LF may be in the next chunk
         self._in_header = True  # step 2
         self._line_empty = True  # step 2: nothing of the current line seen yet
         self._lines_left = top_lines if top_lines is not None else 0
@@ -214,13 +197,7 @@ class MessageEncoder:
         """Encode the next piece of the stored message."""
         if self.complete or not data:
             return b""
-        if self._held_cr:
-            data = b"\r" + data
-            self._held_cr = False
-        if data.endswith(b"\r"):
-            data = data[:-1]
-            self._held_cr = True
-        data = _to_crlf(data)
+        data = self._crlf.feed(data)
         if self._top_lines is not None:
             data = self._cut_top(data)
         return self._stuff(data)
@@ -228,9 +205,8 @@ class MessageEncoder:
     def finish(self) -> bytes:
         """Flush what is held, end the last line and add the terminator."""
         out = b""
-        if self._held_cr and not self.complete:
-            self._held_cr = False
-            tail = b"\r"
+        tail = self._crlf.finish()
+        if tail and not self.complete:
             if self._top_lines is not None:
                 tail = self._cut_top(tail)
             out = self._stuff(tail)

@@ -70,6 +70,13 @@ def default_log(text: str) -> None:
     _logger.warning(text)
 
 
+def _checked(uid: int, kind: str, hit: tuple[bytes, int] | None) -> tuple[bytes | None, bool]:
+    if hit is None:
+        return None, False
+    blob, crc = hit
+    return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
+
+
 def base_of(name: str) -> str:
     return name.partition(":")[0]
 
@@ -137,7 +144,8 @@ class MailboxCore:
         self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
         self.clock: Callable[[], float] = time.time  # wall clock, compared with mtimes
         # Read-ahead of cached blobs per kind (see cached_blob): uid -> (blob, crc).
-        self._ahead: dict[str, dict[int, tuple[bytes, int]]] = {}
+        # kind -> (first UID, last UID, uid -> (blob, crc)) of the current window
+        self._ahead: dict[str, tuple[int, int, dict[int, tuple[bytes, int]]]] = {}
         self._ahead_last: dict[str, int] = {}
         self._ahead_window: dict[str, int] = {}
 
@@ -271,33 +279,32 @@ class MailboxCore:
 
         A FETCH over many messages asks for them in UID order, one at a time;
         one SELECT per message would cost more than decoding the blob. So a
-        run of ascending requests reads ahead, in windows growing up to
-        ``READ_AHEAD_MAX`` blobs; a lone request reads just its own blob.
-        CRCs are checked as each blob is handed out. Caller holds ``rlock``.
+        run of ascending requests reads ahead, in UID windows growing up to
+        ``READ_AHEAD_MAX`` messages; a lone request reads just its own blob.
+        A UID inside the window without a blob had none when it was read (it
+        is then made from the file). CRCs are checked as each blob is handed
+        out. Caller holds ``rlock``.
         """
-        ahead = self._ahead.get(kind)
-        if ahead is not None:
-            hit = ahead.pop(uid, None)
-            if hit is not None:
-                self._ahead_last[kind] = uid
-                blob, crc = hit
-                return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
+        win = self._ahead.get(kind)
+        if win is not None and win[0] <= uid <= win[1]:
+            self._ahead_last[kind] = uid
+            return _checked(uid, kind, win[2].get(uid))  # kept: a later re-read is served too
         last = self._ahead_last.get(kind)
         window = self._ahead_window.get(kind, 1)
         window = min(window * 4, READ_AHEAD_MAX) if last is not None and uid > last else 1
         self._ahead_window[kind] = window
         self._ahead_last[kind] = uid
-        got = self.index.blobs_from(kind, uid, window)
-        hit = got.pop(uid, None)
-        self._ahead[kind] = got
-        if hit is None:
-            return None, False
-        blob, crc = hit
-        return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
+        idx = self.index
+        hi = uid if window == 1 else idx.uid_after(uid, window - 1)
+        if hi is None:
+            hi = max(self.uidnext, uid)  # fewer than ``window`` messages left
+        got = idx.blobs_between(kind, uid, hi)
+        self._ahead[kind] = (uid, hi, got)
+        return _checked(uid, kind, got.get(uid))
 
     def forget_read_ahead(self) -> None:
+        """Drop the read-ahead windows (their view of which blobs exist is outdated)."""
         self._ahead.clear()
-        self._ahead_last.clear()
 
     def flush_blobs(self) -> None:
         """Write the cached blobs made since the last flush (one transaction)."""
@@ -305,6 +312,7 @@ class MailboxCore:
             if not self.pending_blobs:
                 return
             pending, self.pending_blobs = self.pending_blobs, {}
+            self.forget_read_ahead()  # the windows would call these blobs absent
             idx = self.index
             idx.begin()
             try:
@@ -525,7 +533,7 @@ class MailboxCore:
         if old is not None:
             self.changed_uids = None
         self.in_new.discard(uid)
-        for ahead in self._ahead.values():
+        for _lo, _hi, ahead in self._ahead.values():
             ahead.pop(uid, None)
         if old is not None:
             self.by_name.pop(old.name, None)

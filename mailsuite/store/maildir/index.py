@@ -161,16 +161,26 @@ class IndexDB:
             return None, True
         return blob, False
 
-    def blobs_from(self, kind: str, uid: int, limit: int) -> dict[int, tuple[bytes, int]]:
-        """Up to ``limit`` cached blobs of ``kind`` for UIDs from ``uid`` on, with their CRCs.
+    def uid_after(self, uid: int, skip: int) -> int | None:
+        """The UID ``skip`` records after the first one at or above ``uid`` (None: past the end)."""
+        row = self.conn.execute(
+            "SELECT uid FROM msgs WHERE uid >= ? ORDER BY uid LIMIT 1 OFFSET ?", (uid, skip)
+        ).fetchone()
+        return int(row[0]) if row else None
 
-        The caller checks each CRC (:func:`blob_crc`) when it uses the blob.
+    def blobs_between(self, kind: str, lo: int, hi: int) -> dict[int, tuple[bytes, int]]:
+        """The cached blobs of ``kind`` for UIDs ``lo``..``hi``, with their CRCs.
+
+        The range is bounded on both ends so the scan never runs past it (a
+        mailbox whose ENVELOPEs are not cached yet would otherwise be scanned
+        to its end at every call). The caller checks each CRC
+        (:func:`blob_crc`) when it uses the blob.
         """
         return {
             int(u): (bytes(b), int(c))
             for u, b, c in self.conn.execute(
-                "SELECT uid, blob, crc FROM cache WHERE uid >= ? AND kind = ? ORDER BY uid LIMIT ?",
-                (uid, kind, limit),
+                "SELECT uid, blob, crc FROM cache WHERE uid BETWEEN ? AND ? AND kind = ?",
+                (lo, hi, kind),
             )
         }
 

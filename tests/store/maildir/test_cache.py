@@ -101,3 +101,38 @@ def test_read_ahead_never_serves_an_expunged_message(store: MaildirStore) -> Non
     else:
         raise AssertionError("an expunged message still had an envelope")
     assert mbox.envelope(uids[11]).subject == "message 11"
+
+
+def _fill_steps(root: Path, n: int) -> int:
+    """SQLite VM steps spent serving ENVELOPE of ``n`` uncached messages in UID order."""
+    from mailsuite.store.maildir import open_user_store
+
+    root.mkdir()
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir()
+    for i in range(n):
+        (root / "new" / f"{1000 + i}.ext.host").write_bytes(msg(i))
+    mbox = open_user_store(str(root), user="alice").open_mailbox("INBOX", readonly=True)
+    recs = mbox.snapshot().messages
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    mbox.core.index.conn.set_progress_handler(tick, 100)
+    for r in recs:
+        assert (
+            mbox.envelope(r.uid).subject
+            == f"message {r.filename[:4] and int(r.filename[:4]) - 1000}"
+        )
+    mbox.core.index.conn.set_progress_handler(None, 0)
+    mbox.close()
+    return steps[0]
+
+
+def test_filling_the_envelope_cache_costs_linear_index_work(tmp_path: Path) -> None:
+    """Serving ENVELOPE for twice as many uncached messages costs about twice the index work."""
+    small = _fill_steps(tmp_path / "small", 300)
+    large = _fill_steps(tmp_path / "large", 600)
+    assert large < 3 * small, (small, large)

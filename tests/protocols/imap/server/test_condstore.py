@@ -211,3 +211,32 @@ def test_rfc7162_store_examples_exact_bytes(server: RunningServer, user: tuple[s
         % (h + 2)
     )
     raw.close()
+
+
+def test_idle_pushes_modseq_and_vanished_with_qresync(
+    server: RunningServer, user: tuple[str, str]
+) -> None:
+    """With QRESYNC on, IDLE pushes another session's flag change with UID and MODSEQ, and its
+    expunge as VANISHED, never EXPUNGE (RFC 7162 3.1.4, 3.2.10)."""
+    for _ in range(3):
+        deliver(server, MSG, user[0])
+    idler = _connect(server, user, b"QRESYNC")
+    idler.cmd(b"s", b"SELECT INBOX")
+    idler.send(b"i IDLE\r\n")
+    assert idler.line() == b"+ idling\r\n"
+    other = _connect(server, user)
+    other.cmd(b"o1", b"SELECT INBOX")
+    reply = other.cmd(b"o2", b"STORE 2 +FLAGS (\\Flagged)")
+    assert b"MODSEQ" not in reply  # the other session never enabled CONDSTORE
+    pushed = idler.wait_for(b"MODSEQ")
+    assert re.fullmatch(
+        rb"\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\) UID 2 MODSEQ \(\d+\)\)\r\n", pushed
+    ), pushed
+    other.cmd(b"o3", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+    other.cmd(b"o4", b"EXPUNGE")
+    pushed = idler.wait_for(b"VANISHED")
+    assert pushed.endswith(b"* VANISHED 1\r\n") and b"EXPUNGE" not in pushed, pushed
+    idler.send(b"DONE\r\n")
+    assert idler.until(b"i").endswith(b"i OK Idle completed.\r\n")
+    other.close()
+    idler.close()
