@@ -39,6 +39,8 @@ class Server(ABC):
         ports: protocol -> TCP port on 127.0.0.1.
         listening: protocols that answered with a greeting after start.
         skip_reasons: protocol -> why a workload on it is skipped.
+        sieve_dir: where the user ``u``'s Sieve script is read from
+            (``<sieve_dir>/u.sieve``), or None when the server runs no Sieve.
     """
 
     name: str = ""
@@ -57,6 +59,7 @@ class Server(ABC):
         # Operations that timed out (what -> why), kept across rounds so they are not retried.
         self.timed_out: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.sieve_dir: str | None = None
 
     # -- what each server defines -------------------------------------------
 

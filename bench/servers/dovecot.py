@@ -22,10 +22,12 @@ import time
 
 from bench.seed import Manifest, clone_mail
 from bench.servers.base import Server, ServerStartError
+from bench.sieve import prepare_sieve
 
 __all__ = ["DOVECOT", "DovecotDefaults", "DovecotTuned"]
 
 DOVECOT = "/usr/sbin/dovecot"
+SIEVE_PLUGIN = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so"  # Debian dovecot-sieve
 _PROTOCOL_BINARIES = {
     "imap": "/usr/lib/dovecot/imap",
     "pop3": "/usr/lib/dovecot/pop3",
@@ -92,11 +94,17 @@ class _Dovecot(Server):
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
         clone_mail(template_root, self.mail_dir)
+        sieve_dir = os.path.join(self.dir, "sieve")
+        prepare_sieve(sieve_dir, self.mail_dir, manifest)
+        # Without Pigeonhole the lmtp_sieve workload is skipped, never run without a script.
+        self.sieve_dir = sieve_dir if os.path.exists(SIEVE_PLUGIN) else None
         internal, login, uid, gid = self._accounts()
         # Directories must be writable by the mail uid; the hard-linked files
         # (shared with the other servers' copies) keep their owner and mode 0644.
         for dirpath, _dirs, _files in os.walk(self.mail_dir):
             os.chown(dirpath, uid, gid)
+        # Pigeonhole writes each compiled script (.svbin) next to its source.
+        os.chown(sieve_dir, uid, gid)
         passwd = os.path.join(self.dir, "passwd")
         with open(passwd, "w") as f:
             for user, password in manifest.passwords.items():
@@ -154,7 +162,7 @@ service pop3-login {{
   }}
 {"  chroot =" if chroot is not None else ""}
 }}
-service lmtp {{
+{self._sieve_conf(sieve_dir)}service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1
     port = {self.ports["lmtp"]}
@@ -165,6 +173,19 @@ service lmtp {{
             conf += _TUNING
         with open(os.path.join(self.dir, "dovecot.conf"), "w") as f:
             f.write(conf)
+
+    def _sieve_conf(self, sieve_dir: str) -> str:
+        if self.sieve_dir is None:
+            return ""
+        # Pigeonhole (Debian dovecot-sieve): the same per-user script path as mailsuite's;
+        # a missing file means no script (implicit keep).
+        return f"""protocol lmtp {{
+  mail_plugins = $mail_plugins sieve
+}}
+plugin {{
+  sieve = {sieve_dir}/%n.sieve
+}}
+"""
 
     def command(self) -> list[str]:
         return [DOVECOT, "-F", "-c", os.path.join(self.dir, "dovecot.conf")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench.workloads import auth, idle, imap_big, imap_mixed, lmtp, pop3
+from bench.workloads import auth, idle, imap_big, imap_mixed, lmtp, lmtp_sieve, pop3
 from bench.workloads.common import Context, Skip, WorkloadResult
 
 __all__ = ["WORKLOADS", "Context", "Skip", "WorkloadResult"]
@@ -21,4 +21,5 @@ WORKLOADS: dict[str, Callable[[Context], Awaitable[WorkloadResult]]] = {
     "auth_pop3": auth.run_pop3,
     "idle": idle.run,
     "lmtp": lmtp.run,
+    "lmtp_sieve": lmtp_sieve.run,
 }

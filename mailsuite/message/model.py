@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["Address", "BodyStructure", "Envelope", "Params", "Disposition", "JSON_VERSION"]
 
@@ -70,8 +70,34 @@ class Address:
 AddressList = tuple[Address, ...]
 
 
+class _CacheBlob:
+    """``to_json``/``from_json`` for the store's cache, over a class's ``_to_obj``/``_from_obj``."""
+
+    __slots__ = ()
+
+    def _to_obj(self) -> list[Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_obj(cls, o: Any) -> Self:
+        raise NotImplementedError
+
+    def to_json(self) -> bytes:
+        """Serialise for the store's cache."""
+        return _dump([JSON_VERSION, self._to_obj()])
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Self:
+        """Load what :meth:`to_json` wrote.
+
+        Raises:
+            ValueError: the blob is not one this version wrote.
+        """
+        return cls._from_obj(_load(data)[1])
+
+
 @dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(_CacheBlob):
     """RFC 3501 ENVELOPE fields in wire order.
 
     ``sender`` and ``reply_to`` already hold ``from_`` when the header lacks
@@ -120,23 +146,9 @@ class Envelope:
             _nstr(o[9]),
         )
 
-    def to_json(self) -> bytes:
-        """Serialise for the store's cache."""
-        return _dump([JSON_VERSION, self._to_obj()])
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Envelope:
-        """Load what :meth:`to_json` wrote.
-
-        Raises:
-            ValueError: the blob is not one this version wrote.
-        """
-        o = _load(data)
-        return cls._from_obj(o[1])
-
 
 @dataclass(frozen=True, slots=True)
-class BodyStructure:
+class BodyStructure(_CacheBlob):
     """One body of RFC 3501 BODYSTRUCTURE, with its extension data.
 
     A multipart has ``type == "multipart"`` (case as in the header),
@@ -246,20 +258,6 @@ class BodyStructure:
                 location=_nstr(o[14]),
             )
         raise ValueError("bad body structure")
-
-    def to_json(self) -> bytes:
-        """Serialise for the store's cache."""
-        return _dump([JSON_VERSION, self._to_obj()])
-
-    @classmethod
-    def from_json(cls, data: bytes) -> BodyStructure:
-        """Load what :meth:`to_json` wrote.
-
-        Raises:
-            ValueError: the blob is not one this version wrote.
-        """
-        o = _load(data)
-        return cls._from_obj(o[1])
 
 
 def _dump(o: Any) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "comment_end",
     "parse_content_type",
     "parse_disposition",
     "parse_language",
@@ -27,6 +28,28 @@ _WS = re.compile(r"[ \t\r\n]*")
 _SECTION = re.compile(r"^([^*]+)\*(?:(\d{1,3})(\*?)|)$")
 
 Pairs = list[tuple[str, str]]
+
+
+def comment_end(value: str, i: int) -> int | None:
+    """Index just after the comment that starts at ``value[i] == "("``; None if unterminated.
+
+    RFC 5322 section 3.2.2 (RFC 822 3.4.3): comments nest and may hold quoted pairs.
+    """
+    depth = 0
+    n = len(value)
+    while i < n:
+        c = value[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
 
 
 class _Scanner:
@@ -48,23 +71,11 @@ class _Scanner:
                 return
 
     def _comment(self) -> None:
-        # RFC 822 section 3.4.3: comments nest and may contain quoted pairs.
-        depth = 0
-        s = self.s
-        while self.i < len(s):
-            c = s[self.i]
-            if c == "\\":
-                self.i += 2
-                continue
-            if c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    self.i += 1
-                    return
-            self.i += 1
-        self.broken = True
+        end = comment_end(self.s, self.i)
+        if end is None:
+            self.broken = True
+            end = len(self.s)
+        self.i = end
 
     def peek(self) -> str:
         return self.s[self.i] if self.i < len(self.s) else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailsuite.message.params import (
+    comment_end,
     parse_content_type,
     parse_disposition,
     parse_language,
@@ -76,3 +77,17 @@ def test_disposition_language_token() -> None:
     assert parse_language(",,") == ()
     assert parse_token(" (c) Base64 ") == "Base64"
     assert parse_token("") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "want"),
+    [
+        ("(a) b", 0, 3),
+        ("x (a (nested) \\) c) y", 2, 19),
+        ("(open (still", 0, None),
+        ("(trailing escape \\", 0, None),
+    ],
+)
+def test_comment_end(value: str, start: int, want: int | None) -> None:
+    """A comment ends after its matching parenthesis; nesting and quoted pairs count, none: None."""
+    assert comment_end(value, start) == want

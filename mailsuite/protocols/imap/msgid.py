@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from mailsuite.message.params import comment_end
+
 __all__ = ["message_ids"]
 
 MAX_ID_CHARS: Final = 1000  # longer "ids" are junk; RFC 5322 lines are 998 octets
@@ -24,22 +26,9 @@ _WSP_RUN: Final = re.compile(r"[ \t\r\n]+")
 
 
 def _skip_comment(value: str, i: int) -> int:
-    """Index after the comment starting at ``value[i] == "("`` (nesting, escapes)."""
-    depth = 0
-    n = len(value)
-    while i < n:
-        c = value[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return n
+    """Index after the comment starting at ``value[i] == "("`` (the end when unterminated)."""
+    end = comment_end(value, i)
+    return len(value) if end is None else end
 
 
 def _skip_quoted(value: str, i: int) -> int:

@@ -320,6 +320,11 @@ class ImapSession:
         return "QRESYNC" in self.enabled
 
     @property
+    def finished(self) -> bool:
+        """Whether :meth:`disconnected` already ran (the client is gone or logged out)."""
+        return self._finished
+
+    @property
     def authenticated(self) -> bool:
         return self.state in (State.AUTHENTICATED, State.SELECTED)
 

@@ -4,6 +4,7 @@ RFC 5161, RFC 2342)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from mailsuite.auth.interfaces import AuthFailure, AuthSuccess, SaslChallenge
@@ -167,6 +168,10 @@ async def _auth_result(
     avatar = result.user
     username = str(getattr(avatar, "username", user or ""))
     logout = result.logout if callable(result.logout) else None
+    if session.finished:
+        # The client left while the passdb answered: disconnected() already ran and
+        # found no login to release, so release it here (per-user+IP count, issue 4).
+        return _gone(logout)
     try:
         store = await session.run(avatar.open_store)  # type: ignore[attr-defined]
     except MailError as e:
@@ -188,10 +193,20 @@ async def _auth_result(
             sid=session.context.session_id,
         )
         return Outcome(r.tagged(tag, NO, INTERNAL_ERROR, Code.SERVERBUG))
+    if session.finished:
+        # The client left while the store opened (as above; POP3 guards the same way).
+        return _gone(logout)
     session.logged_in(username, store, logout)
     # RFC 3501 7.1: the capabilities change at login; say them so the client need not ask.
     caps = r.code_capability(session.capabilities())
     return Outcome(r.tagged(tag, OK, "Logged in", caps))
+
+
+def _gone(logout: Callable[[], object] | None) -> Outcome:
+    """Release a login whose connection is already gone; nothing is left to answer."""
+    if logout is not None:
+        logout()
+    return Outcome()
 
 
 async def do_enable(session: ImapSession, cmd: c.Enable) -> Outcome:

@@ -246,6 +246,8 @@ async def do_search(session: ImapSession, cmd: c.Search) -> Outcome:
             sel.mailbox.message,
             saved_result=view.saved_uids if view.saved_uids else None,
             charset=cmd.charset or "UTF-8",
+            # Header keys on cached fields read the store's cache, not the files.
+            header_cache=evaluator.header_cache_for(sel.mailbox),
         )
     except evaluator.UnsupportedCharset:
         if cmd.returns is not None and "SAVE" in cmd.returns:

@@ -42,6 +42,8 @@ def _search(
         mailbox.message,
         saved_result=view.saved_uids if view.saved_uids else None,
         charset=cmd.charset,
+        # Header keys on cached fields read the store's cache, not the files.
+        header_cache=evaluator.header_cache_for(mailbox),
     )
 
 
