@@ -18,6 +18,7 @@ __all__ = [
     "Cell",
     "Record",
     "aggregate",
+    "variants",
     "write_chart",
     "write_csv",
     "write_markdown",
@@ -119,13 +120,32 @@ def _ratio(table_row: dict[str, Cell], peer: str) -> str:
     return f"{a.median / b.median:.2f}"
 
 
+def _versus(table_row: dict[str, Cell], variant: str) -> str:
+    """A mailsuite configuration against plain mailsuite: ms added, or a ratio."""
+    a = table_row.get(variant)
+    b = table_row.get(SUBJECT)
+    if not a or not b or a.median is None or b.median is None:
+        return ""
+    if a.unit == "ms":  # latency: what the configuration adds per command
+        return f"{a.median - b.median:+.2f} ms"
+    return "" if b.median == 0 else f"{a.median / b.median:.2f}x"
+
+
+def variants(servers: list[str]) -> list[str]:
+    """mailsuite configurations (``mailsuite-2w``, ``mailsuite-proxy``): never peers."""
+    return [s for s in servers if s.startswith(SUBJECT + "-")]
+
+
 def write_markdown(path: str, table: Table, servers: list[str], header: list[str]) -> str:
     """Write the report; returns its text (the run also prints it)."""
-    # Ratios are mailsuite against the peers (other mailsuite variants are columns only).
+    # Ratios are mailsuite against the peers; other mailsuite configurations are
+    # compared with plain mailsuite in columns of their own.
     peers = [s for s in servers if not s.startswith(SUBJECT)]
+    others = variants(servers) if SUBJECT in servers else []
     cols = ["workload", "metric", "unit", *servers]
     if SUBJECT in servers:
         cols += [f"{SUBJECT}/{p}" for p in peers]
+    cols += [f"{v} vs {SUBJECT}" for v in others]
     lines = [*header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for (workload, metric), row in table.items():
         any_cell = next(iter(row.values()))
@@ -134,8 +154,15 @@ def write_markdown(path: str, table: Table, servers: list[str], header: list[str
         cells += [row[s].text() if s in row else "" for s in servers]
         if SUBJECT in servers:
             cells += [_ratio(row, p) for p in peers]
+        cells += [_versus(row, v) for v in others]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better; ratio = mailsuite / peer."]
+    if others:
+        lines.append(
+            f"Columns '<configuration> vs {SUBJECT}' compare mailsuite configurations with "
+            f"plain {SUBJECT} (one process): a ratio (x), or for latencies the milliseconds "
+            "the configuration adds (+) or saves (-) per command."
+        )
     per_run: dict[tuple[str, str], list[str]] = {}
     for (workload, _metric), row in table.items():
         for server, cell in row.items():

@@ -35,6 +35,15 @@ __all__ = ["main"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+CONFIGURATIONS = {
+    "mailsuite": "- `mailsuite`: one process, `[server] workers = 1` (the default).",
+    "mailsuite-2w": "- `mailsuite-2w`: `[server] workers = 2`, a master and two worker "
+    "processes sharing the listeners (workers = 1 vs 2: compare with `mailsuite`).",
+    "mailsuite-proxy": "- `mailsuite-proxy`: the login front end (`[proxy] enabled`) proxying "
+    "every IMAP/POP3 user to a second mailsuite process (one worker each; LMTP goes to the "
+    "backend directly); its latency minus `mailsuite`'s is what the front end adds per command.",
+}
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
@@ -308,6 +317,9 @@ def _write(args: argparse.Namespace, profile: Profile, records: list[Record]) ->
         "median of the rounds' peaks; PSS splits shared pages between processes, RSS "
         "counts them in each (and so overstates process-per-connection Dovecot).",
     ]
+    described = [CONFIGURATIONS[n] for n in names if n in CONFIGURATIONS]
+    if described:
+        header += ["", "mailsuite configurations (columns, not peers):", *described]
     text = report.write_markdown(base + ".md", table, names, header)
     report.write_csv(base + ".csv", table, names)
     reference = "dovecot-tuned" if "dovecot-tuned" in names else names[0]

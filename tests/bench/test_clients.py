@@ -206,3 +206,19 @@ def test_a_wrong_answer_becomes_an_error_not_a_figure(
     texts = {metric: row[server.name].text() for (_, metric), row in table.items()}
     assert texts[bad[0].name].startswith("**ERRORS")
     assert all(not t.startswith("**") for m, t in texts.items() if m != bad[0].name)
+
+
+def test_a_server_that_ignores_the_script_reports_errors(
+    dovecot: tuple[DovecotTuned, Manifest], tmp_path: Path
+) -> None:
+    """When no delivery is filed into Lists (the script never ran), lmtp_sieve shows errors."""
+    server, manifest = dovecot
+    real = server.sieve_dir
+    assert real is not None  # Pigeonhole is installed: the script would have run
+    server.sieve_dir = str(tmp_path)  # scripts go where the server never looks
+    try:
+        res = asyncio.run(WORKLOADS["lmtp_sieve"](_ctx(server, manifest)))
+    finally:
+        server.sieve_dir = real
+    assert res.errors.count == len(manifest.passwords) - TINY.users  # one per sink user
+    assert all("Lists grew by 0" in s for s in res.errors.samples)

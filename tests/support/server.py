@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,9 +30,25 @@ READY_MARKER = "mailsuite: ready"
 START_TIMEOUT_S = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands to some
+# client's outgoing connection between our check and twistd's bind would make the
+# server fail with "address already in use"; ports here are only taken by binds.
+_PORT_RANGE = (20000, 32767)
+_rng = random.Random(os.getpid() ^ int(time.time()))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback TCP port that is free now, chosen outside the ephemeral range."""
+    for _ in range(200):
+        port = _rng.randint(*_PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # everything we tried was busy: let the kernel choose
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -88,6 +105,10 @@ class RunningServer:
 def _twistd() -> str:
     candidate = os.path.join(os.path.dirname(sys.executable), "twistd")
     return candidate if os.path.exists(candidate) else "twistd"
+
+
+class PortTaken(RuntimeError):
+    """Another process bound one of the chosen ports first; retry with new ones."""
 
 
 def write_config(base: Path, overrides: dict[str, Any] | None = None,
@@ -149,6 +170,8 @@ def launch(server: RunningServer) -> RunningServer:
             return server
         if server.process.poll() is not None:
             out = server.process.stdout.read().decode(errors="replace") if server.process.stdout else ""
+            if "Address already in use" in out + server.log_text():
+                raise PortTaken(f"a port of {server.config_path} was taken before twistd bound it")
             raise RuntimeError(
                 f"mailsuite exited with {server.process.returncode} before it was ready:\n"
                 f"{out}\n{server.log_text()}"
@@ -162,8 +185,14 @@ def launch(server: RunningServer) -> RunningServer:
 def start_server(tmp_path: Path, overrides: dict[str, Any] | None = None,
                  users: dict[str, str] | None = None) -> Iterator[RunningServer]:
     """Run a mailsuite server in ``tmp_path`` for the duration of the with-block."""
-    server = write_config(Path(tmp_path), overrides, users)
-    launch(server)
+    for attempt in range(3):
+        server = write_config(Path(tmp_path), overrides, users)
+        try:
+            launch(server)
+            break
+        except PortTaken:
+            if attempt == 2:
+                raise
     try:
         yield server
     finally:
