@@ -44,10 +44,16 @@ service pop3-login {
 service imap {
   service_count = 1000
   process_min_avail = 2
+  # One imap process per IDLE connection: the default cap of 100 processes
+  # (default_process_limit) would drop the IDLE workload's 1,000 connections.
+  process_limit = 5000
 }
 service pop3 {
   service_count = 1000
   process_min_avail = 2
+}
+service auth {
+  client_limit = 10000  # Dovecot asks for at least the sum of the process limits
 }
 auth_cache_size = 10M
 """

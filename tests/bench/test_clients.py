@@ -214,11 +214,12 @@ def test_a_server_that_ignores_the_script_reports_errors(
     """When no delivery is filed into Lists (the script never ran), lmtp_sieve shows errors."""
     server, manifest = dovecot
     real = server.sieve_dir
-    assert real is not None  # Pigeonhole is installed: the script would have run
+    if real is None:
+        pytest.skip("Dovecot's Sieve plugin (Debian dovecot-sieve) is not installed")
     server.sieve_dir = str(tmp_path)  # scripts go where the server never looks
     try:
         res = asyncio.run(WORKLOADS["lmtp_sieve"](_ctx(server, manifest)))
     finally:
         server.sieve_dir = real
-    assert res.errors.count == len(manifest.passwords) - TINY.users  # one per sink user
+    assert res.errors.count == TINY.sinks  # one per sink user
     assert all("Lists grew by 0" in s for s in res.errors.samples)

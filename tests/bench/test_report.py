@@ -83,3 +83,28 @@ def test_saved_records_render_the_same_report(tmp_path: Path) -> None:
     a = write_markdown(str(tmp_path / "a.md"), aggregate(_records()), SERVERS, ["# t"])
     b = write_markdown(str(tmp_path / "b.md"), aggregate(again), SERVERS, ["# t"])
     assert a == b
+
+
+def test_mailsuite_configurations_are_compared_with_mailsuite_not_peers(tmp_path: Path) -> None:
+    """mailsuite-2w and mailsuite-proxy get 'vs mailsuite' columns (ms added, or x), no ratios."""
+    recs = [
+        Record("dovecot-tuned", "imap_mixed", "commands/s", "cmd/s", True, 1, 1000.0),
+        Record("mailsuite", "imap_mixed", "commands/s", "cmd/s", True, 1, 800.0),
+        Record("mailsuite-2w", "imap_mixed", "commands/s", "cmd/s", True, 1, 1200.0),
+        Record("mailsuite-proxy", "imap_mixed", "commands/s", "cmd/s", True, 1, 600.0),
+        Record("mailsuite", "imap_mixed", "SELECT p50", "ms", False, 1, 1.5),
+        Record("mailsuite-2w", "imap_mixed", "SELECT p50", "ms", False, 1, 1.25),
+        Record("mailsuite-proxy", "imap_mixed", "SELECT p50", "ms", False, 1, 2.0),
+    ]
+    servers = ["dovecot-tuned", "mailsuite", "mailsuite-2w", "mailsuite-proxy"]
+    text = write_markdown(str(tmp_path / "r.md"), aggregate(recs), servers, ["# t"])
+    lines = text.splitlines()
+    head = next(ln for ln in lines if ln.startswith("| workload |"))
+    assert head.endswith(
+        "| mailsuite/dovecot-tuned | mailsuite-2w vs mailsuite | mailsuite-proxy vs mailsuite |"
+    )
+    assert "mailsuite/mailsuite-2w" not in head
+    cmds = next(ln for ln in lines if "| commands/s |" in ln)
+    assert cmds.endswith("| 0.80 | 1.50x | 0.75x |")
+    select = next(ln for ln in lines if "| SELECT p50 |" in ln)
+    assert select.endswith("|  | -0.25 ms | +0.50 ms |")

@@ -81,3 +81,46 @@ def test_rss_covers_the_whole_process_tree(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_proxy_configuration_relays_to_its_backend(tmp_path: Path) -> None:
+    """mailsuite-proxy's front end proxies IMAP and POP3 logins to the backend process."""
+    import asyncio
+    import tempfile
+
+    from bench.client.imap import ImapClient
+    from bench.client.pop3 import Pop3Client
+    from bench.seed import Profile, load_or_seed
+    from bench.servers.mailsuite_server import MailsuiteProxy
+
+    root = Path(tempfile.mkdtemp(prefix="msbench-proxy-", dir=tmp_path))
+    server = MailsuiteProxy(str(root / "run"))
+    reason = server.unavailable()
+    if reason:
+        pytest.skip(reason)
+    template, manifest = load_or_seed(
+        str(root), Profile(users=1, inbox=5, medium=5, big=5, sinks=1)
+    )
+
+    async def go() -> tuple[int, int]:
+        c = await ImapClient.connect(server.ports["imap"])
+        await c.login("user00", manifest.passwords["user00"])
+        await c.select("INBOX")
+        await c.logout()
+        p = await Pop3Client.connect(server.ports["pop3"])
+        await p.login("user00", manifest.passwords["user00"])
+        sizes = await p.listing("LIST")
+        await p.quit()
+        return c.exists, len(sizes)
+
+    server.prepare(template, manifest)
+    server.start()
+    try:
+        assert server.listening == {"imap", "pop3", "lmtp"}
+        assert asyncio.run(go()) == (5, 5)
+    finally:
+        server.stop()
+    front = (root / "run" / "mailsuite-proxy" / "twistd.log").read_text()
+    backend = (root / "run" / "mailsuite-proxy" / "backend" / "twistd.log").read_text()
+    assert "imap(user00)" in backend and "pop3(user00)" in backend
+    assert "served here" not in front and "imap-login(user00)" in front
