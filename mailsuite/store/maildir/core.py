@@ -479,13 +479,18 @@ class MailboxCore:
         try:
             iid = idx.get_meta("index_id")
             hms = int(idx.get_meta("highestmodseq") or 0)
+            uidnext = int(idx.get_meta("uidnext") or 1)
+            uidvalidity = int(idx.get_meta("uidvalidity") or 0)
             full = iid != self._index_id
             if not full and hms == self._loaded_modseq:
+                # No record changed, but the first scan of an empty mailbox still
+                # creates its UIDVALIDITY (RFC 3501 9: nz-number, never 0).
+                if (uidnext, uidvalidity) != (self.uidnext, self.uidvalidity):
+                    self.uidnext, self.uidvalidity = uidnext, uidvalidity
+                    self.version += 1
                 return []
             with gc_paused():
                 rows, bad = idx.rows_since(-1 if full else self._loaded_modseq)
-            uidnext = int(idx.get_meta("uidnext") or 1)
-            uidvalidity = int(idx.get_meta("uidvalidity") or 0)
         finally:
             idx.commit()
         if full:
