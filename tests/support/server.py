@@ -171,7 +171,10 @@ def launch(server: RunningServer) -> RunningServer:
         if server.process.poll() is not None:
             out = server.process.stdout.read().decode(errors="replace") if server.process.stdout else ""
             if "Address already in use" in out + server.log_text():
-                raise PortTaken(f"a port of {server.config_path} was taken before twistd bound it")
+                raise PortTaken(
+                    f"a port of {server.config_path} was taken before twistd bound it:\n"
+                    f"{out}\n{server.log_text()}"
+                )
             raise RuntimeError(
                 f"mailsuite exited with {server.process.returncode} before it was ready:\n"
                 f"{out}\n{server.log_text()}"
