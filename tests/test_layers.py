@@ -14,7 +14,11 @@ def test_import_contracts_hold() -> None:
     """import-linter's contracts in pyproject.toml are all kept."""
     lint = os.path.join(os.path.dirname(sys.executable), "lint-imports")
     proc = subprocess.run(
-        [lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [lint, "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

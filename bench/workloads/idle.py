@@ -55,6 +55,15 @@ async def _deliver(ctx: Context, sinks: list[str], notes: list[str], errors: Err
     await asyncio.gather(*(append(u) for u in sinks))
 
 
+def _inotify_instances() -> int | None:
+    """The per-user inotify instance limit (Linux), or None when unknown."""
+    try:
+        with open("/proc/sys/fs/inotify/max_user_instances") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 async def run(ctx: Context) -> WorkloadResult:
     ctx.require("imap")
     sinks = sink_users(ctx.profile)
@@ -77,6 +86,14 @@ async def run(ctx: Context) -> WorkloadResult:
                 errors.add(f"idle connection {i} ({user}): {type(e).__name__}: {e}")
         return None
 
+    limit = _inotify_instances()
+    if limit is not None and limit < ctx.idle_connections:
+        notes.append(
+            f"fs.inotify.max_user_instances = {limit} < {ctx.idle_connections} connections: "
+            "a server with one process per connection (Dovecot) polls instead of inotify "
+            "beyond that (mailbox_idle_check_interval, 30 s); raise the sysctl to compare "
+            "as production sites run"
+        )
     opened = await asyncio.gather(*(open_idle(i) for i in range(ctx.idle_connections)))
     idling = [o for o in opened if o is not None]
     metrics: list[Metric] = []

@@ -104,8 +104,7 @@ def _convert(tp: Any, value: Any, source: str, path: tuple[str, ...]) -> Any:
         (item_tp,) = typing.get_args(tp)
         if not isinstance(value, list):
             raise ConfigError(
-                f"{source}: {_where(path)}: expected a list of {_plural(item_tp)}, "
-                f"got {value!r}"
+                f"{source}: {_where(path)}: expected a list of {_plural(item_tp)}, got {value!r}"
             )
         if dataclasses.is_dataclass(item_tp):
             return [
@@ -117,9 +116,7 @@ def _convert(tp: Any, value: Any, source: str, path: tuple[str, ...]) -> Any:
         key_tp, val_tp = typing.get_args(tp)
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: {_where(path)}: expected a table, got {value!r}")
-        return {
-            k: _convert(val_tp, v, source, path + (k,)) for k, v in value.items()
-        }
+        return {k: _convert(val_tp, v, source, path + (k,)) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         for alt in typing.get_args(tp):
             try:
@@ -143,9 +140,7 @@ def _convert(tp: Any, value: Any, source: str, path: tuple[str, ...]) -> Any:
             return value
     else:  # pragma: no cover - a schema type this loader does not know
         raise ConfigError(f"{source}: {_where(path)}: unsupported setting type {tp!r}")
-    raise ConfigError(
-        f"{source}: {_where(path)}: expected {_type_name(tp)}, got {value!r}"
-    )
+    raise ConfigError(f"{source}: {_where(path)}: expected {_type_name(tp)}, got {value!r}")
 
 
 def _type_name(tp: Any) -> str:

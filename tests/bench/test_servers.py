@@ -83,9 +83,10 @@ def test_rss_covers_the_whole_process_tree(tmp_path: Path) -> None:
         child.wait()
 
 
-def test_the_proxy_configuration_relays_to_its_backend(tmp_path: Path) -> None:
+def test_the_proxy_configuration_relays_to_its_backend(request: pytest.FixtureRequest) -> None:
     """mailsuite-proxy's front end proxies IMAP and POP3 logins to the backend process."""
     import asyncio
+    import shutil
     import tempfile
 
     from bench.client.imap import ImapClient
@@ -93,7 +94,9 @@ def test_the_proxy_configuration_relays_to_its_backend(tmp_path: Path) -> None:
     from bench.seed import Profile, load_or_seed
     from bench.servers.mailsuite_server import MailsuiteProxy
 
-    root = Path(tempfile.mkdtemp(prefix="msbench-proxy-", dir=tmp_path))
+    # Not tmp_path: its length would overflow the LMTP Unix socket's path (108 bytes).
+    root = Path(tempfile.mkdtemp(prefix="msbench-proxy-"))
+    request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
     server = MailsuiteProxy(str(root / "run"))
     reason = server.unavailable()
     if reason:

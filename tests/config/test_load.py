@@ -56,7 +56,7 @@ def test_unknown_section_is_named(tmp_path: Path) -> None:
 
 def test_wrong_scalar_type_is_named(tmp_path: Path) -> None:
     """A string where an integer belongs names the key, the expected type and the value."""
-    msg = error_of(tmp_path, "[lmtp]\nmax_recipients = \"many\"\n")
+    msg = error_of(tmp_path, '[lmtp]\nmax_recipients = "many"\n')
     assert "[lmtp] max_recipients: expected an integer, got 'many'" in msg
 
 
@@ -79,7 +79,7 @@ def test_wrong_list_type_is_named(tmp_path: Path) -> None:
 def test_wrong_item_in_list_is_named(tmp_path: Path) -> None:
     """A number inside a list of strings is refused."""
     assert "[pop3] listen: expected a string, got 110" in error_of(
-        tmp_path, "[pop3]\nlisten = [\"127.0.0.1:1110\", 110]\n"
+        tmp_path, '[pop3]\nlisten = ["127.0.0.1:1110", 110]\n'
     )
 
 
@@ -87,7 +87,7 @@ def test_unknown_key_in_array_of_tables_names_the_index(tmp_path: Path) -> None:
     """A typo inside the second [[passdb]] names which passdb it is in."""
     msg = error_of(
         tmp_path,
-        "[[passdb]]\ndriver = \"static\"\n[[passdb]]\ndriver = \"sqlite\"\npth = \"x\"\n",
+        '[[passdb]]\ndriver = "static"\n[[passdb]]\ndriver = "sqlite"\npth = "x"\n',
     )
     assert "[passdb[1]] pth: unknown key" in msg
 
@@ -99,7 +99,7 @@ def test_section_must_be_a_table(tmp_path: Path) -> None:
 
 def test_dict_settings_take_string_values(tmp_path: Path) -> None:
     """Tables of strings (special-use folders) load, and a non-string value is named."""
-    s = load_text(tmp_path, "[mail.special_use]\nSpam = \"\\\\Junk\"\n")
+    s = load_text(tmp_path, '[mail.special_use]\nSpam = "\\\\Junk"\n')
     assert s.mail.special_use == {"Spam": "\\Junk"}
     assert "[mail] special_use.Spam: expected a string" in error_of(
         tmp_path, "[mail.special_use]\nSpam = 1\n"
@@ -108,4 +108,4 @@ def test_dict_settings_take_string_values(tmp_path: Path) -> None:
 
 def test_base_dir_is_not_settable_from_the_file(tmp_path: Path) -> None:
     """base_dir comes from where the server runs, never from the file."""
-    assert "[base_dir]: unknown key" in error_of(tmp_path, "base_dir = \"/\"\n")
+    assert "[base_dir]: unknown key" in error_of(tmp_path, 'base_dir = "/"\n')

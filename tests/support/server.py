@@ -111,8 +111,9 @@ class PortTaken(RuntimeError):
     """Another process bound one of the chosen ports first; retry with new ones."""
 
 
-def write_config(base: Path, overrides: dict[str, Any] | None = None,
-                 users: dict[str, str] | None = None) -> RunningServer:
+def write_config(
+    base: Path, overrides: dict[str, Any] | None = None, users: dict[str, str] | None = None
+) -> RunningServer:
     """Write config and users into ``base`` and return the (not yet started) server."""
     users = dict(DEFAULT_USERS if users is None else users)
     (base / "etc").mkdir(parents=True, exist_ok=True)
@@ -124,10 +125,14 @@ def write_config(base: Path, overrides: dict[str, Any] | None = None,
         "server": {"hostname": "localhost", "state_dir": "var/state"},
         "tls": {"cert": "var/tls/cert.pem", "key": "var/tls/key.pem"},
         "mail": {"location": "var/mail/%u"},
-        "imap": {"listen": [f"127.0.0.1:{ports['imap']}"],
-                 "tls_listen": [f"127.0.0.1:{ports['imaps']}"]},
-        "pop3": {"listen": [f"127.0.0.1:{ports['pop3']}"],
-                 "tls_listen": [f"127.0.0.1:{ports['pop3s']}"]},
+        "imap": {
+            "listen": [f"127.0.0.1:{ports['imap']}"],
+            "tls_listen": [f"127.0.0.1:{ports['imaps']}"],
+        },
+        "pop3": {
+            "listen": [f"127.0.0.1:{ports['pop3']}"],
+            "tls_listen": [f"127.0.0.1:{ports['pop3s']}"],
+        },
         "lmtp": {"listen": [f"127.0.0.1:{ports['lmtp']}"], "socket": "var/lmtp.sock"},
         "passdb": [{"driver": "passwd-file", "path": "etc/users"}],
         "userdb": [{"driver": "passwd-file", "path": "etc/users"}],
@@ -157,8 +162,15 @@ def launch(server: RunningServer) -> RunningServer:
         [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
     )
     server.process = subprocess.Popen(
-        [_twistd(), "-n", "--pidfile=", f"--logfile={server.log_path}",
-         "mailsuite", "--config", server.config_path],
+        [
+            _twistd(),
+            "-n",
+            "--pidfile=",
+            f"--logfile={server.log_path}",
+            "mailsuite",
+            "--config",
+            server.config_path,
+        ],
         cwd=server.base_dir,
         env=env,
         stdout=subprocess.PIPE,
@@ -169,7 +181,11 @@ def launch(server: RunningServer) -> RunningServer:
         if READY_MARKER in server.log_text():
             return server
         if server.process.poll() is not None:
-            out = server.process.stdout.read().decode(errors="replace") if server.process.stdout else ""
+            out = (
+                server.process.stdout.read().decode(errors="replace")
+                if server.process.stdout
+                else ""
+            )
             if "Address already in use" in out + server.log_text():
                 raise PortTaken(
                     f"a port of {server.config_path} was taken before twistd bound it:\n"
@@ -185,8 +201,9 @@ def launch(server: RunningServer) -> RunningServer:
 
 
 @contextlib.contextmanager
-def start_server(tmp_path: Path, overrides: dict[str, Any] | None = None,
-                 users: dict[str, str] | None = None) -> Iterator[RunningServer]:
+def start_server(
+    tmp_path: Path, overrides: dict[str, Any] | None = None, users: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
     """Run a mailsuite server in ``tmp_path`` for the duration of the with-block."""
     for attempt in range(3):
         server = write_config(Path(tmp_path), overrides, users)
