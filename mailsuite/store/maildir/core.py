@@ -426,12 +426,11 @@ class MailboxCore:
         return UidList(self._new_uidvalidity(), 1, secrets.token_hex(16)), True
 
     def write_uidlist(self, dl: DotLock, ul: UidList, added: Sequence[int] | None = None) -> None:
-        """Replace the uidlist (releasing the dotlock); caller no longer changes ``ul``.
+        """Write the uidlist (releasing the dotlock); caller no longer changes ``ul``.
 
         Args:
-            added: when the only change since :meth:`load_uidlist` is these new
-                UIDs, the old lines are reused as they are instead of formatting
-                every line again (a 100,000-line file costs ~0.2 s to format).
+            added: the only change since :meth:`load_uidlist` is these new UIDs:
+                appended in place as Dovecot does (N in the header may then lag).
         """
         body = None
         cache = self._uidlist_cache
@@ -439,10 +438,19 @@ class MailboxCore:
             prev = cache[1]
             top = max(prev.records, default=0)
             if len(ul.records) == len(prev.records) + len(added) and all(u > top for u in added):
-                body = cache[2] + format_records(ul, sorted(added))
+                new = format_records(ul, sorted(added))
+                body = cache[2] + new
+                same = (ul.uidvalidity, ul.guid, ul.header_extra)
+                if same == (prev.uidvalidity, prev.guid, prev.header_extra):
+                    if dl.append(new, cache[0]):
+                        self._remember_uidlist(ul, body)
+                        return
         if body is None:
             body = format_records(ul, sorted(ul.records))
         dl.replace(format_header(ul) + body)
+        self._remember_uidlist(ul, body)
+
+    def _remember_uidlist(self, ul: UidList, body: bytes) -> None:
         try:
             st = os.stat(self.uidlist_path)
         except FileNotFoundError:

@@ -139,6 +139,46 @@ class DotLock:
         if self._fsync:
             fsync_dir(os.path.dirname(self.target) or ".")
 
+    def append(self, content: bytes, expect: tuple[int, int, int]) -> bool:
+        """Append ``content`` to the target in place, then release the lock.
+
+        This is how Dovecot adds new uidlist records under its lock: one
+        write at the end of the existing file and an fdatasync, instead of a
+        whole new file, its fsync and a directory fsync (the file's directory
+        entry does not change). Readers see the old or the longer file.
+
+        Args:
+            expect: the target's (inode, mtime ns, size) the caller's copy
+                was read from; when the file is not that one any more,
+                nothing is written.
+
+        Returns:
+            False (lock still held) when the target is missing or changed;
+            the caller then writes the whole content with :meth:`replace`.
+        """
+        assert self._fd is not None, "dotlock already released"
+        try:
+            fd = os.open(self.target, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            return False
+        try:
+            st = os.fstat(fd)
+            if (st.st_ino, st.st_mtime_ns, st.st_size) != expect:
+                return False
+            # One write(): a concurrent reader never sees half a record.
+            n = os.write(fd, content)
+            if n != len(content):
+                # A short write to a regular file means a full disk: cut the
+                # partial record off again so the file stays parseable.
+                os.ftruncate(fd, st.st_size)
+                raise OSError(f"short write to {self.target}: {n} of {len(content)} bytes")
+            if self._fsync:
+                os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        self.release()
+        return True
+
     def touch(self) -> None:
         """Keep a long-held lock from looking stale."""
         try:

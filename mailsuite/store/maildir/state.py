@@ -11,10 +11,18 @@ with ``synchronous=FULL``:
 * expunged UIDs with the MODSEQ of their expunge (QRESYNC VANISHED);
 * the SHA-1 of every message file, recorded when it is delivered or first
   seen, to detect a damaged file later.
+
+A transaction that only records hashes (the common delivery) commits with
+``synchronous=NORMAL``: in WAL mode that keeps the file consistent and skips
+one fsync per message; the next durable commit carries it along. A hash
+lost in a crash is only a hash not yet recorded, which the integrity check
+records as "first seen"; the message itself and its UID are already durable
+(message file, ``new/`` and ``dovecot-uidlist`` are synced first).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 
@@ -45,6 +53,8 @@ class StateDB:
 
     def __init__(self, path: str, fsync: bool = True) -> None:
         self.path = path
+        self._fsync = fsync
+        self._must_sync = False  # this transaction writes what must never be lost
         self.conn = connect(path, "FULL" if fsync else "OFF")
         self.conn.executescript(_SCHEMA)
 
@@ -61,6 +71,7 @@ class StateDB:
         if needed <= ceiling:
             return ceiling
         ceiling = needed + MODSEQ_RESERVE
+        self._must_sync = True  # RFC 7162 3.1.1: MODSEQ must never go back after a crash
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (k, v) VALUES ('modseq_ceiling', ?)", (ceiling,)
         )
@@ -87,6 +98,7 @@ class StateDB:
 
     def add_vanished(self, rows: Iterable[tuple[int, int]]) -> None:
         rows = list(rows)
+        self._must_sync = True
         self.conn.executemany("INSERT OR REPLACE INTO vanished (uid, modseq) VALUES (?, ?)", rows)
         self.conn.executemany("DELETE FROM hashes WHERE uid=?", [(u,) for u, _ in rows])
 
@@ -99,11 +111,43 @@ class StateDB:
         ]
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._must_sync = False
+        if self._fsync:
+            # The level cannot change inside a transaction, so it is lowered here
+            # and commit() syncs the WAL itself when the transaction needs it.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._restore_level()
+            raise
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+            if self._fsync and self._must_sync:
+                # What FULL does at commit: the WAL holding this transaction on disk.
+                # (A checkpoint run by this commit has synced the database file.)
+                self._sync_wal()
+        finally:
+            self._restore_level()
+
+    def _sync_wal(self) -> None:
+        try:
+            fd = os.open(self.path + "-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return  # checkpointed and removed: the database file is synced
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def _restore_level(self) -> None:
+        # Writes outside begin()/commit() (autocommit) stay FULL.
+        if self._fsync and not self.conn.in_transaction:
+            self.conn.execute("PRAGMA synchronous=FULL")
 
     def rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+        self._restore_level()

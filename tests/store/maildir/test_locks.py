@@ -48,3 +48,30 @@ def test_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     atomic_write(str(tmp_path / "f"), b"1")
     atomic_write(str(tmp_path / "f"), b"2", fsync=True)
     assert os.listdir(tmp_path) == ["f"] and (tmp_path / "f").read_bytes() == b"2"
+
+
+def test_append_extends_the_same_file_and_releases(tmp_path: Path) -> None:
+    """Appending keeps the target's inode, adds the bytes at the end and drops the lock."""
+    target = tmp_path / "dovecot-uidlist"
+    target.write_bytes(b"3 V1 N1\n")
+    st = os.stat(target)
+    lock = DotLock.acquire(str(target))
+    assert lock.append(b"1 :a\n", (st.st_ino, st.st_mtime_ns, st.st_size))
+    assert target.read_bytes() == b"3 V1 N1\n1 :a\n"
+    assert os.stat(target).st_ino == st.st_ino
+    assert not lock.held and not (tmp_path / "dovecot-uidlist.lock").exists()
+
+
+def test_append_refuses_a_changed_or_missing_target(tmp_path: Path) -> None:
+    """When the target is not the file the caller read, nothing is written and the lock stays."""
+    target = tmp_path / "dovecot-uidlist"
+    target.write_bytes(b"3 V1 N1\n")
+    st = os.stat(target)
+    lock = DotLock.acquire(str(target))
+    assert not lock.append(b"1 :a\n", (st.st_ino, st.st_mtime_ns, st.st_size + 1))
+    assert target.read_bytes() == b"3 V1 N1\n" and lock.held
+    os.unlink(target)
+    assert not lock.append(b"1 :a\n", (st.st_ino, st.st_mtime_ns, st.st_size))
+    assert lock.held
+    lock.replace(b"3 V1 N2\n1 :a\n")
+    assert target.read_bytes() == b"3 V1 N2\n1 :a\n"
