@@ -10,7 +10,7 @@ import signal
 import smtplib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -320,19 +320,34 @@ def two_workers(tmp_path: Path) -> Iterator[RunningServer]:
         server.stop()
 
 
+def _served_while_frozen(
+    server: RunningServer, frozen: int, connect: Callable[[], object], pattern: str
+) -> int:
+    """The worker that serves ``connect()`` while ``frozen`` is stopped.
+
+    The kernel does not promise to spread accepts over processes sharing a
+    listening socket; stopping one worker makes the other take the connection.
+    """
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        before = _count(server, pattern)
+        connect()
+        return _worker_of_newest(server, pattern, before)
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+
+
 def test_connections_land_on_both_workers(two_workers: RunningServer) -> None:
     """POP3 connections are accepted by both worker processes, never by the master."""
     server = two_workers
     workers = set(_serving_pids(server))
     assert len(workers) == 2
     assert server.process is not None and server.process.pid not in workers
-    seen: set[int] = set()
-    for _ in range(60):
-        before = _count(server, r"pop3<[^>]+>: connect from")
-        assert _pop3_stat(server) == 0
-        seen.add(_worker_of_newest(server, r"pop3<[^>]+>: connect from", before))
-        if seen == workers:
-            break
+    pattern = r"pop3<[^>]+>: connect from"
+    seen = {
+        _served_while_frozen(server, frozen, lambda: _pop3_stat(server), pattern)
+        for frozen in workers
+    }
     assert seen == workers
 
 
@@ -468,14 +483,16 @@ def test_killed_worker_is_restarted(two_workers: RunningServer) -> None:
         "a replacement worker",
     )[0]
     assert not _alive(victim)
-    seen: set[int] = set()
-    for _ in range(60):
+    # The kernel does not promise to spread accepts over processes sharing a
+    # socket, so freeze the survivor: the next connection must be the replacement's.
+    os.kill(survivor, signal.SIGSTOP)
+    try:
         before = _count(server, r"pop3<[^>]+>: connect from")
         assert _pop3_stat(server) == 0
-        seen.add(_worker_of_newest(server, r"pop3<[^>]+>: connect from", before))
-        if seen == {survivor, replacement}:
-            break
-    assert seen == {survivor, replacement}
+        assert _worker_of_newest(server, r"pop3<[^>]+>: connect from", before) == replacement
+    finally:
+        os.kill(survivor, signal.SIGCONT)
+    assert _pop3_stat(server) == 0  # and the service goes on with both
 
 
 def test_sighup_replaces_every_worker(two_workers: RunningServer) -> None:
@@ -557,19 +574,18 @@ def test_front_end_listeners_are_shared(tmp_path: Path) -> None:
     try:
         _wait(lambda: len(_serving_pids(server)) >= 2, "two workers serving")
         assert "master: starting 2 worker processes on 10 listeners" in server.log_text()
-        seen: set[int] = set()
-        for _ in range(60):
-            before = _count(server, r"pop3-login\([^)]*\)<[^>]+>: connect from")
+
+        def login() -> None:
             client = poplib.POP3("127.0.0.1", ports["pop3"], timeout=10)
             client.user("alice")
             client.pass_(server.users["alice"])
             assert client.stat()[0] == 0
             client.quit()
-            pattern = r"pop3-login\([^)]*\)<[^>]+>: connect from"
-            seen.add(_worker_of_newest(server, pattern, before))
-            if len(seen) == 2:
-                break
-        assert seen == set(_serving_pids(server))
+
+        pattern = r"pop3-login\([^)]*\)<[^>]+>: connect from"
+        workers = set(_serving_pids(server))
+        seen = {_served_while_frozen(server, frozen, login, pattern) for frozen in workers}
+        assert seen == workers
     finally:
         server.stop()
 
