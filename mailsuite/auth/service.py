@@ -50,6 +50,7 @@ from mailsuite.auth.sasl.external import ExternalMechanism
 from mailsuite.auth.sasl.plain import LoginMechanism, PlainMechanism
 from mailsuite.auth.sasl.scram import ScramMechanism
 from mailsuite.config.schema import Settings
+from mailsuite.util.net import parse_ip
 
 __all__ = ["KNOWN_MECHANISMS", "MailAuthService", "PRIVACY_MESSAGE"]
 
@@ -124,12 +125,9 @@ class MailAuthService:
             return True
         if context.remote_ip in _LOCAL_PEERS:
             return True
-        try:
-            ip = ipaddress.ip_address(context.remote_ip.split("%", 1)[0])
-        except ValueError:
+        ip = parse_ip(context.remote_ip)
+        if ip is None:
             return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         return ip.is_loopback or any(ip in net for net in self.networks)
 
     def mechanisms(self, context: LoginContext) -> list[str]:

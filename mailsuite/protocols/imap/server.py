@@ -13,9 +13,6 @@ producer, so neither a big message nor a slow reader fills our memory.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import itertools
-import os
 import re
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +29,8 @@ from zope.interface import implementer
 
 from mailsuite import limits
 from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext
+from mailsuite.util.ids import session_id
+from mailsuite.util.net import is_loopback
 
 from .compress_transport import start_compression
 from .session import INTERNAL_ERROR, BodySource, ImapSession, Outcome, SessionConfig
@@ -52,22 +51,6 @@ __all__ = ["ImapFactory", "ImapProtocol", "ServerConfig"]
 
 MAX_QUEUED_EVENTS: Final = 100  # pipelined commands queued before reading pauses
 _TAG: Final = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]{1,64}")
-_ids = itertools.count(1)
-_ID_PREFIX = os.urandom(3).hex()
-
-
-def _session_id() -> str:
-    return f"{_ID_PREFIX}{next(_ids):x}"
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 @dataclass(frozen=True)
@@ -191,8 +174,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
             remote_ip=remote_ip,
             local_ip=getattr(host, "host", ""),
             # As Dovecot does, loopback counts as secured: nothing there can be sniffed.
-            secured=tls or _is_loopback(remote_ip),
-            session_id=_session_id(),
+            secured=tls or is_loopback(remote_ip),
+            session_id=session_id(),
         )
         session_config = SessionConfig(
             tls_available=not tls and self.config.tls_options is not None,

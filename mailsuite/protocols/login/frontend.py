@@ -10,7 +10,6 @@ at any stage give the client one clear answer and the admin one log line.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Final, Generic, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -20,6 +19,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from mailsuite.auth.interfaces import AuthSuccess, LoginContext
+from mailsuite.util.net import is_loopback
 
 from .backend_login import LoggedIn, Refused
 from .handoff import (
@@ -40,16 +40,6 @@ E = TypeVar("E")  # one parsed item of pre-login input (an IMAP event, a POP3 li
 
 # Bytes a client may pipeline while we log in at the backend; then reading pauses.
 MAX_HELD_BYTES: Final = 64 * 1024
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 class FrontendProtocol(Protocol, TimeoutMixin):
@@ -113,7 +103,7 @@ class FrontendProtocol(Protocol, TimeoutMixin):
             service=self.service,
             remote_ip=remote_ip,
             local_ip=getattr(host, "host", ""),
-            secured=self.tls_active or _is_loopback(remote_ip),
+            secured=self.tls_active or is_loopback(remote_ip),
             session_id=new_session_id(),
         )
         set_no_delay = getattr(transport, "setTcpNoDelay", None)

@@ -11,8 +11,6 @@ listeners) lives here too.
 from __future__ import annotations
 
 import ipaddress
-import itertools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -20,6 +18,7 @@ from typing import Any, Final
 from twisted.internet.defer import Deferred
 
 from mailsuite.auth.interfaces import AuthService, AuthSuccess, LoginContext
+from mailsuite.util.ids import session_id
 
 from .backend_login import BackendCredentials, ImapBackendLogin, Pop3BackendLogin
 from .connector import Outcome, connect_backend
@@ -39,8 +38,6 @@ __all__ = [
 ]
 
 DEFAULT_PROXY_TTL: Final = 5  # Dovecot's proxy_ttl: hops before a loop is assumed
-_ids = itertools.count(1)
-_ID_PREFIX = os.urandom(3).hex()
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ LocalHandover = Callable[[Takeover], Any]
 
 
 def new_session_id() -> str:
-    return f"{_ID_PREFIX}p{next(_ids):x}"
+    return session_id("p")
 
 
 @dataclass(frozen=True)

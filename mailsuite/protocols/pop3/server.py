@@ -12,9 +12,6 @@ producer so a large message never sits in memory.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import itertools
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,22 +31,10 @@ from mailsuite.protocols.pop3.response import Response
 from mailsuite.protocols.pop3.session import Pop3Session, SessionConfig
 from mailsuite.protocols.pop3.stream import MessageStream
 from mailsuite.protocols.pop3.wire import LineBuffer, LineTooLong, Status
+from mailsuite.util.ids import session_id
+from mailsuite.util.net import is_loopback
 
 __all__ = ["Pop3Factory", "Pop3Protocol", "ServerConfig"]
-
-_ids = itertools.count(1)
-_ID_PREFIX = os.urandom(3).hex()
-
-
-def _session_id() -> str:
-    return f"{_ID_PREFIX}{next(_ids):x}"
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -124,8 +109,8 @@ class Pop3Protocol(Protocol, TimeoutMixin):
             local_ip=getattr(host, "host", ""),
             # Like Dovecot, a loopback connection counts as secured: nothing
             # on the wire can be sniffed there.
-            secured=tls or _is_loopback(remote_ip),
-            session_id=_session_id(),
+            secured=tls or is_loopback(remote_ip),
+            session_id=session_id(),
         )
         session_config = dataclasses.replace(
             self.config.session,
