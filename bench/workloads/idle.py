@@ -22,6 +22,10 @@ __all__ = ["run"]
 
 CONNECT_CONCURRENCY = 50  # connections being set up at once
 NOTIFY_TIMEOUT_S = 120.0
+SETUP_TIMEOUT_S = 60.0  # log in, select and start IDLE: one connection, not a bulk operation
+# A server that has stopped taking connections would otherwise cost every remaining
+# connection its own timeout (1,000 x 60 s / 50 at a time): give up after this many.
+GIVE_UP_AFTER_FAILURES = 20
 
 
 async def _idle_session(ctx: Context, user: str) -> tuple[ImapClient, bytes, int]:
@@ -70,20 +74,25 @@ async def run(ctx: Context) -> WorkloadResult:
     errors = Errors()
     notes: list[str] = []
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    failures = [0]
+    setup_timeout = min(ctx.op_timeout_s, SETUP_TIMEOUT_S)
     await asyncio.sleep(0.5)
     rss_before, pss_before = ctx.server.rss_bytes(), ctx.server.pss_bytes()
 
     async def open_idle(i: int) -> tuple[ImapClient, bytes, int] | None:
         user = sinks[i % len(sinks)]
         async with gate:
+            if failures[0] >= GIVE_UP_AFTER_FAILURES:
+                errors.add(f"idle connection {i} ({user}): not tried, the server failed "
+                           f"{failures[0]} connections already")  # fmt: skip
+                return None
             try:
-                return await asyncio.wait_for(_idle_session(ctx, user), ctx.op_timeout_s)
+                return await asyncio.wait_for(_idle_session(ctx, user), setup_timeout)
             except TimeoutError:
-                errors.add(
-                    f"idle connection {i} ({user}): not idling {ctx.op_timeout_s:.0f}s later"
-                )
+                errors.add(f"idle connection {i} ({user}): not idling {setup_timeout:.0f}s later")
             except Exception as e:  # noqa: BLE001 - counted
                 errors.add(f"idle connection {i} ({user}): {type(e).__name__}: {e}")
+            failures[0] += 1
         return None
 
     limit = _inotify_instances()
