@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from bench.client.imap import ImapClient, Response
-from bench.seed import Manifest
+from bench.seed import DEFAULT_WORKDIR, Manifest
 from bench.servers import ALL_SERVERS, Server, ServerStartError
 
 __all__ = ["main"]
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--changes", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3, choices=range(1, 21))
     p.add_argument("--servers", default="mailsuite,dovecot-tuned")
-    p.add_argument("--workdir", default="/tmp/mailsuite-bench-qresync")
+    p.add_argument("--workdir", default=DEFAULT_WORKDIR + "-qresync")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     os.makedirs(args.workdir, mode=0o755, exist_ok=True)

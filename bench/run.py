@@ -26,7 +26,7 @@ from bench import report
 from bench.client.imap import ImapClient
 from bench.procs import RssSampler
 from bench.report import ALL_METRICS, Record
-from bench.seed import FULL, QUICK, Profile, load_or_seed, user_names
+from bench.seed import DEFAULT_WORKDIR, FULL, QUICK, Profile, load_or_seed, user_names
 from bench.servers import ALL_SERVERS, Server, ServerStartError
 from bench.workloads import WORKLOADS, Context, Skip, WorkloadResult
 from bench.workloads.imap_big import cold_select
@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--idle", type=int, help="IDLE connections (100 quick, 1000 full)")
     p.add_argument("--servers", default=",".join(ALL_SERVERS), help="comma list (%(default)s)")
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list (%(default)s)")
-    p.add_argument("--workdir", default="/tmp/mailsuite-bench", help="seed cache and server dirs")
+    p.add_argument("--workdir", default=DEFAULT_WORKDIR, help="seed cache and server dirs")
     p.add_argument("--results", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--seed", type=int, help="random seed of the generated mail")
     p.add_argument("--op-timeout", type=float, help="seconds before one operation is an error")

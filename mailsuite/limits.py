@@ -11,6 +11,7 @@ from typing import Final
 IMAP_MAX_LINE_BYTES: Final = 64 * 1024  # longer: BAD, line discarded
 IMAP_HARD_MAX_LINE_BYTES: Final = 1024 * 1024  # longer: BYE, connection closed
 IMAP_MAX_LITERAL_BYTES: Final = 50 * 1024 * 1024
+IMAP_APPEND_MEMORY_BYTES: Final = 1024 * 1024  # larger APPEND literals go to a spool file
 IMAP_MAX_PAREN_DEPTH: Final = 16
 IMAP_MAX_BAD_COMMANDS: Final = 10
 IMAP_MAX_PREAUTH_COMMANDS: Final = 20

@@ -15,10 +15,26 @@ from bench.seed import Manifest, clone_mail
 from bench.servers.base import PROTOCOLS, Server
 from bench.sieve import prepare_sieve
 
-__all__ = ["Mailsuite", "MailsuiteProxy", "MailsuiteWorkers2"]
+__all__ = ["Mailsuite", "MailsuiteProxy", "MailsuiteWorkers2", "start_from_tree"]
 
 BACKEND_HOST = "127.0.0.2"  # mailsuite-proxy's backend (loopback; see MailsuiteProxy)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def start_from_tree(server: Server, tree: str | None) -> None:
+    """Start ``server``; with ``tree`` (e.g. a ``git archive`` of an older commit), the
+    mailsuite code found there runs instead of this checkout's (before/after figures)."""
+    saved = os.environ.get("PYTHONPATH")
+    if tree:
+        # twistd finds mailsuite (and the plugin) on PYTHONPATH before the editable install.
+        os.environ["PYTHONPATH"] = os.path.abspath(tree)
+    try:
+        server.start()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
 
 
 class Mailsuite(Server):

@@ -131,16 +131,24 @@ def _convert(tp: Any, value: Any, source: str, path: tuple[str, ...]) -> Any:
     if tp is float:
         # TOML writes 30 and 30.0 differently; both mean the same number of seconds.
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _not_negative(float(value), source, path)
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _not_negative(value, source, path)
     elif tp in (str, bool):
         if isinstance(value, tp):
             return value
     else:  # pragma: no cover - a schema type this loader does not know
         raise ConfigError(f"{source}: {_where(path)}: unsupported setting type {tp!r}")
     raise ConfigError(f"{source}: {_where(path)}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _not_negative(value: T, source: str, path: tuple[str, ...]) -> T:
+    # Every number in the config is a size, a count, a duration or a file mode: a
+    # negative one is a typo, and would otherwise surface later as odd behaviour.
+    if value < 0:  # type: ignore[operator]
+        raise ConfigError(f"{source}: {_where(path)}: must not be negative, got {value!r}")
+    return value
 
 
 def _type_name(tp: Any) -> str:

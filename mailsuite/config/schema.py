@@ -38,7 +38,11 @@ class ServerSettings:
     plaintext_auth_networks: list[str] = field(default_factory=list)
     disable_plaintext_auth: bool = True
     # Threads for blocking disk and database work (the reactor never waits on them).
-    thread_pool_size: int = 16
+    # Few is faster: every runnable thread competes for the GIL, so with many busy
+    # clients each command costs more CPU at 16 threads than at 4 (bench/imap_cycle.py
+    # --pool). Raise it where disk or database waits dominate (NFS, spinning disks, a
+    # remote SQL passdb), since a waiting thread serves nobody else meanwhile.
+    thread_pool_size: int = 4
     # Server processes sharing the listening sockets (see docs/scaling.md). 1: one
     # process serves everything; N > 1: a master process binds every listener and
     # supervises N worker processes that accept on them (about one per CPU core).
@@ -80,6 +84,9 @@ class ImapSettings:
     max_literal_bytes: int = 50 * 1024 * 1024
     idle_timeout_s: float = 30 * 60.0
     preauth_timeout_s: float = 60.0
+    # An APPEND message larger than this is written, as it arrives, to a private
+    # nameless file under [server] state_dir/imap-spool instead of memory.
+    append_memory_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,12 @@ class LmtpSettings:
     max_line_bytes: int = 4096  # longer command lines get 500 5.5.2
     timeout_s: float = 5 * 60.0  # RFC 5321 4.5.3.2.7: at least 5 minutes idle
     socket_mode: int = 0o660  # permissions of the Unix socket (the MTA's group needs rw)
+    # Threads storing copies (their own pool: a delivery mostly waits on fsync, and a
+    # 10-recipient message keeps 10 of them busy without queueing IMAP's small calls).
+    delivery_threads: int = 8
+    # Seconds a user found at RCPT is remembered (no userdb lookup for the next RCPT to
+    # them); a user removed from the userdb is still accepted that long. 0: always look up.
+    user_cache_s: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
+from mailsuite.delivery.handles import DirectOpener, MailboxOpener
 from mailsuite.delivery.result import DeliveryRequest, DeliveryResult, Outgoing
 from mailsuite.delivery.sieverun import Plan, run_scripts
 from mailsuite.delivery.spool import PrefixedReader, Spool
@@ -94,6 +95,7 @@ def deliver(
     *,
     scripts: Sequence[tuple[str, Any]] = (),
     options: DeliveryOptions | None = None,
+    mailboxes: MailboxOpener | None = None,
 ) -> DeliveryResult:
     """Deliver one finished spool to one user.
 
@@ -104,11 +106,15 @@ def deliver(
         scripts: ``(path, compiled Script)`` pairs run in order (global
             before, the user's, global after); empty: plain keep.
         options: site policy.
+        mailboxes: where mailbox handles come from (LMTP keeps them open
+            between deliveries: ``handles.HandleCache``); None: opened and
+            closed here.
 
     Returns:
         The outcome; ``outgoing`` lists mail (redirect, vacation) the caller sends.
     """
     opts = options or DeliveryOptions()
+    opener = mailboxes if mailboxes is not None else DirectOpener(store)
     who = f"{request.service}({request.user})<{request.session_id}>"
     try:
         eol, msgid = _sniff(spool)
@@ -129,7 +135,7 @@ def deliver(
             if key in seen:
                 continue  # RFC 5228 section 4.1: the same mailbox gets one copy
             seen.add(key)
-            stored.append(_store_copy(store, spool, prefix, name, flags, plan, who))
+            stored.append(_store_copy(store, opener, spool, prefix, name, flags, plan, who))
         outgoing = list(_redirects(plan, request, spool, eol))
         outgoing.extend(_vacations(plan, request, spool, opts, who))
         text = f"<{request.recipient}> {request.session_id} Saved".replace("  ", " ")
@@ -177,6 +183,7 @@ def _keep_folder(store: MailStore, request: DeliveryRequest, opts: DeliveryOptio
 
 def _store_copy(
     store: MailStore,
+    opener: MailboxOpener,
     spool: Spool,
     prefix: bytes,
     name: str,
@@ -186,7 +193,7 @@ def _store_copy(
 ) -> str:
     """Append one copy into ``name`` (creating it for fileinto :create); returns the box used."""
     try:
-        box = store.open_mailbox(name)
+        box = opener.open_mailbox(name)
     except MailError as e:
         if e.kind is not ErrorKind.NOT_FOUND or name == INBOX:
             raise
@@ -196,7 +203,7 @@ def _store_copy(
             except MailError as ce:
                 if ce.kind is not ErrorKind.EXISTS:
                     raise
-            box = store.open_mailbox(name)
+            box = opener.open_mailbox(name)
         else:
             # RFC 5228 4.1 leaves this to us; like Dovecot we do not lose the mail.
             log.warn(
@@ -205,7 +212,8 @@ def _store_copy(
                 name=name,
             )
             name = INBOX
-            box = store.open_mailbox(INBOX)
+            box = opener.open_mailbox(INBOX)
+    reusable = False
     try:
         small = spool.in_memory()
         if small is not None:
@@ -214,8 +222,10 @@ def _store_copy(
             reader = io.BufferedReader(PrefixedReader(prefix, spool.open()), 256 * 1024)
             with reader:
                 box.append(reader, flags)
+        reusable = True
     finally:
-        box.close()
+        # A handle whose append failed is closed, never handed to the next delivery.
+        opener.release(box, reusable=reusable)
     return name
 
 

@@ -4,6 +4,12 @@ LMTP and ``mailsuite deliver`` write the body here once; every recipient's
 delivery then reads it through its own :meth:`Spool.open` handle (several
 deliveries run in parallel threads), so a 50 MB message is never held whole
 in memory and is read, not copied, per recipient.
+
+With ``background_writes`` (LMTP), :meth:`Spool.write` never touches the disk:
+bytes beyond the memory limit wait in a queue until :meth:`Spool.flush` (or
+:meth:`Spool.finish`) writes them from a pool thread, so the reactor thread
+never blocks on a file write. The caller bounds the queue (the LMTP session
+stops reading the socket while it is long).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 from typing import BinaryIO
 
 from mailsuite.limits import LMTP_SPOOL_MEMORY_BYTES
@@ -24,11 +31,20 @@ class Spool:
     Args:
         directory: where a large body's temp file goes (None: the system default).
         memory_bytes: bodies up to this size stay in memory.
+        background_writes: ``write`` only queues bytes beyond the memory limit;
+            ``flush``/``finish`` (blocking, in a pool thread) write them.
     """
 
-    def __init__(self, directory: str | None = None, memory_bytes: int = LMTP_SPOOL_MEMORY_BYTES):
+    def __init__(
+        self,
+        directory: str | None = None,
+        memory_bytes: int = LMTP_SPOOL_MEMORY_BYTES,
+        *,
+        background_writes: bool = False,
+    ):
         self._dir = directory
         self._memory_limit = memory_bytes
+        self._background = background_writes
         self._mem: bytearray | None = bytearray()
         self._frozen: bytes | None = None
         self._file: BinaryIO | None = None
@@ -36,6 +52,11 @@ class Spool:
         self._size = 0
         self._finished = False
         self._closed = False
+        self._queue: list[bytes] = []  # background mode: bytes not yet in the file
+        self._queued = 0
+        self._lock = threading.Lock()  # guards the queue (held briefly, never over I/O)
+        self._io_lock = threading.Lock()  # one writer of the file at a time, in order
+        self._error: OSError | None = None  # a failed background write spoils the body
 
     @property
     def size(self) -> int:
@@ -46,6 +67,16 @@ class Spool:
         """The temp file, when the body went to disk."""
         return self._path
 
+    @property
+    def on_disk(self) -> bool:
+        """The body outgrew memory: finishing it writes (blocking)."""
+        return self._mem is None
+
+    @property
+    def queued_bytes(self) -> int:
+        """Background mode: bytes written but not yet in the file."""
+        return self._queued
+
     def write(self, data: bytes) -> None:
         if self._finished:
             raise ValueError("spool already finished")
@@ -54,24 +85,75 @@ class Spool:
             if len(self._mem) + len(data) <= self._memory_limit:
                 self._mem += data
                 return
-            fd, self._path = tempfile.mkstemp(prefix="mailsuite-spool-", dir=self._dir)
-            self._file = os.fdopen(fd, "wb", buffering=256 * 1024)
-            self._file.write(self._mem)
-            self._mem = None
+            first, self._mem = bytes(self._mem), None
+            if self._background:
+                with self._lock:
+                    self._queue.append(first)
+                    self._queued += len(first)
+            else:
+                self._open_file().write(first)
+        if self._background:
+            with self._lock:
+                self._queue.append(data)
+                self._queued += len(data)
+            return
         assert self._file is not None
         self._file.write(data)
 
+    def _open_file(self) -> BinaryIO:
+        if self._file is None:
+            fd, self._path = tempfile.mkstemp(prefix="mailsuite-spool-", dir=self._dir)
+            self._file = os.fdopen(fd, "wb", buffering=256 * 1024)
+        return self._file
+
+    def flush(self) -> None:
+        """Write the queued bytes to the temp file (blocking; background mode).
+
+        Raises:
+            OSError: the temp file cannot be made or written (the disk is full).
+            ValueError: the spool was closed meanwhile.
+        """
+        with self._io_lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._error is not None:
+            # Bytes were lost with the failed write: the body can never be whole again.
+            raise self._error
+        with self._lock:
+            chunks, self._queue = self._queue, []
+        if not chunks:
+            return
+        if self._closed:
+            raise ValueError("spool already closed")
+        try:
+            f = self._open_file()
+            for chunk in chunks:
+                f.write(chunk)
+        except OSError as e:
+            self._error = e
+            raise
+        finally:
+            with self._lock:
+                self._queued = max(0, self._queued - sum(len(c) for c in chunks))
+
     def finish(self) -> None:
-        """No more writes; the body may now be read. Not fsynced: the Maildir copy is."""
+        """No more writes; the body may now be read. Not fsynced: the Maildir copy is.
+
+        Blocking when the body went to disk (:attr:`on_disk`): the rest of the
+        queue is written and the file closed.
+        """
         if self._finished:
             return
-        self._finished = True
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        elif self._mem is not None:
-            self._frozen = bytes(self._mem)
-            self._mem = None
+        with self._io_lock:
+            self._flush_locked()
+            self._finished = True
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            elif self._mem is not None:
+                self._frozen = bytes(self._mem)
+                self._mem = None
 
     def open(self) -> BinaryIO:
         """A new reader positioned at the start of the body."""
@@ -96,9 +178,15 @@ class Spool:
 
     def close(self) -> None:
         """Drop the body and remove the temp file."""
+        with self._lock:
+            self._queue, self._queued = [], 0
+        self._closed = True
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            # Not while a pool thread is writing to it: it finishes its chunk first.
+            with self._io_lock:
+                if self._file is not None:
+                    self._file.close()
+                    self._file = None
         if self._path is not None:
             try:
                 os.unlink(self._path)

@@ -22,21 +22,59 @@ Rendering (RFC 3501 section 7.4.2, as Dovecot writes it; the test helper
 * params: ``("name" "value" ...)`` or NIL; disposition: ``("type" params)``
   or NIL; language: ``("en" ...)`` (a list even for one tag) or NIL.
 
-``to_json``/``from_json`` give the compact form the store caches. The first
-element of every blob is :data:`JSON_VERSION`; ``from_json`` raises
-``ValueError`` on anything it did not write, so a cache that fails to load is
-simply rebuilt from the message file.
+Cache forms (the store keeps one blob per message and kind):
+
+* ``to_blob``/``from_blob``: format 2, :data:`BLOB_TAG` then one flat JSON
+  array in the layouts of :mod:`mailsuite.message.blob` (a fifth smaller
+  than format 1: no tags, Sender/Reply-To equal to From written once).
+  ``from_blob`` also reads format 1 (its first byte is ``[``), so an index
+  written by an older version is served as it is, without a rebuild.
+* ``to_json``/``from_json``: format 1, ``[JSON_VERSION, value]``.
+
+Both formats are read the same way: the C scanner of :mod:`json` (without
+``json.loads``' Python wrapper), then checked and built by
+:mod:`mailsuite.message.blob` without dataclass ``__init__``.
+
+Both loaders raise ``ValueError`` on anything they did not write (and on a
+blob whose shape or types are wrong), never another exception, so a cache
+that fails to load is simply rebuilt from the message file. (``marshal`` is
+faster still, but a single flipped byte can make it allocate gigabytes: a
+tuple length read from string data. JSON's work is bounded by its length.)
+
+Each object also has a ``memo`` slot, outside equality, hashing and repr,
+owned by the one wire encoder of these structures (IMAP's FETCH renderer):
+it keeps its encoding of that (immutable) value there with ``memoize``, so a
+value shared by several messages (``from_blob`` hands out one object per
+distinct address) or rendered twice is encoded once. No other code writes it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Self
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Self
 
-__all__ = ["Address", "BodyStructure", "Envelope", "Params", "Disposition", "JSON_VERSION"]
+__all__ = [
+    "BLOB_TAG",
+    "JSON_VERSION",
+    "SAME_AS_FROM",
+    "Address",
+    "BodyStructure",
+    "Disposition",
+    "Envelope",
+    "Params",
+]
 
 JSON_VERSION = 1
+#: First byte of a :meth:`Envelope.to_blob` / :meth:`BodyStructure.to_blob` blob
+#: (format 2; format 1, ``to_json``, starts with ``[``).
+BLOB_TAG: Final = b"\x02"
+#: In a blob's envelope, Sender or Reply-To that is From's list again.
+SAME_AS_FROM: Final = 0
+# The C scanner behind json.loads, without its Python wrapper (a third of the
+# cost for a blob this small). It keeps no state between calls.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 # Ordered (name, value) pairs, as the header gave them (RFC 2231 pieces merged).
 Params = tuple[tuple[str, str], ...]
@@ -44,8 +82,23 @@ Params = tuple[tuple[str, str], ...]
 Disposition = tuple[str, "Params | None"]
 
 
+class _Memo:
+    """The ``memo`` slot's setter, shared by every class here."""
+
+    __slots__ = ()
+
+    def memoize(self, value: Any) -> Any:
+        """Keep ``value`` (an encoder's encoding of this value) in ``memo``; returns it.
+
+        The objects are immutable, so the encoding never goes stale; it is
+        not part of equality, hashing or repr.
+        """
+        object.__setattr__(self, "memo", value)
+        return value
+
+
 @dataclass(frozen=True, slots=True)
-class Address:
+class Address(_Memo):
     """One RFC 3501 address: ``(name adl mailbox host)``.
 
     A group starts with ``Address(None, None, "group name", None)`` and ends
@@ -56,6 +109,7 @@ class Address:
     adl: str | None
     mailbox: str | None
     host: str | None
+    memo: Any = field(default=None, init=False, repr=False, compare=False)
 
     def to_list(self) -> list[str | None]:
         return [self.name, self.adl, self.mailbox, self.host]
@@ -70,8 +124,9 @@ class Address:
 AddressList = tuple[Address, ...]
 
 
-class _CacheBlob:
-    """``to_json``/``from_json`` for the store's cache, over a class's ``_to_obj``/``_from_obj``."""
+class _CacheBlob(_Memo):
+    """The store's cache forms, over a class's ``_to_obj``/``_from_obj`` (JSON) and
+    ``_to_tuple``/``_from_tuple`` (blob)."""
 
     __slots__ = ()
 
@@ -81,6 +136,32 @@ class _CacheBlob:
     @classmethod
     def _from_obj(cls, o: Any) -> Self:
         raise NotImplementedError
+
+    def _to_tuple(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_tuple(cls, t: Any) -> Self:
+        raise NotImplementedError
+
+    def to_blob(self) -> bytes:
+        """Serialise for the store's cache in the fast form (:data:`BLOB_TAG` + JSON array)."""
+        return BLOB_TAG + _dump(self._to_tuple())
+
+    @classmethod
+    def from_blob(cls, data: bytes) -> Self:
+        """Load what :meth:`to_blob` or :meth:`to_json` wrote.
+
+        Raises:
+            ValueError: the blob is damaged or not one this version wrote
+                (the store then rebuilds the entry from the message file).
+        """
+        head = data[:1]
+        if head == b"[":
+            return cls.from_json(data)
+        if head != BLOB_TAG:
+            raise ValueError("not a cached structure: unknown format")
+        return _decoded(cls._from_tuple, _parse(data, 1))
 
     def to_json(self) -> bytes:
         """Serialise for the store's cache."""
@@ -93,7 +174,10 @@ class _CacheBlob:
         Raises:
             ValueError: the blob is not one this version wrote.
         """
-        return cls._from_obj(_load(data)[1])
+        o = _parse(data, 0)
+        if type(o) is not list or len(o) != 2 or o[0] != JSON_VERSION:
+            raise ValueError("not a cached structure of this version")
+        return _decoded(cls._from_obj, o[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +198,30 @@ class Envelope(_CacheBlob):
     bcc: AddressList | None
     in_reply_to: str | None
     message_id: str | None
+    memo: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def _to_tuple(self) -> tuple[Any, ...]:
+        # Sender and Reply-To are usually From again: SAME_AS_FROM, decoded as
+        # From's own tuple (RFC 3501 7.4.2 fills them from From).
+        fr = alist_tuple(self.from_)
+        sender = SAME_AS_FROM if self.sender == self.from_ else alist_tuple(self.sender)
+        reply_to = SAME_AS_FROM if self.reply_to == self.from_ else alist_tuple(self.reply_to)
+        return (
+            self.date,
+            self.subject,
+            fr,
+            sender,
+            reply_to,
+            alist_tuple(self.to),
+            alist_tuple(self.cc),
+            alist_tuple(self.bcc),
+            self.in_reply_to,
+            self.message_id,
+        )
+
+    @classmethod
+    def _from_tuple(cls, t: Any) -> Envelope:
+        return decode_envelope(t)
 
     def _to_obj(self) -> list[Any]:
         return [
@@ -131,20 +239,7 @@ class Envelope(_CacheBlob):
 
     @classmethod
     def _from_obj(cls, o: Any) -> Envelope:
-        if not isinstance(o, list) or len(o) != 10:
-            raise ValueError("bad envelope")
-        return cls(
-            _nstr(o[0]),
-            _nstr(o[1]),
-            _alist_in(o[2]),
-            _alist_in(o[3]),
-            _alist_in(o[4]),
-            _alist_in(o[5]),
-            _alist_in(o[6]),
-            _alist_in(o[7]),
-            _nstr(o[8]),
-            _nstr(o[9]),
-        )
+        return decode_envelope_v1(o)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +270,7 @@ class BodyStructure(_CacheBlob):
     disposition: Disposition | None = None
     language: tuple[str, ...] | None = None
     location: str | None = None
+    memo: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_multipart(self) -> bool:
@@ -221,43 +317,44 @@ class BodyStructure(_CacheBlob):
             self.location,
         ]
 
+    def _to_tuple(self) -> tuple[Any, ...]:
+        if self.parts:
+            return (
+                self.type,
+                self.subtype,
+                tuple(p._to_tuple() for p in self.parts),
+                params_tuple(self.params),
+                disposition_tuple(self.disposition),
+                None if self.language is None else tuple(self.language),
+                self.location,
+            )
+        return (
+            self.type,
+            self.subtype,
+            params_tuple(self.params),
+            self.id,
+            self.description,
+            self.encoding,
+            self.size,
+            self.lines,
+            None if self.envelope is None else self.envelope._to_tuple(),
+            None if self.body is None else self.body._to_tuple(),
+            self.md5,
+            disposition_tuple(self.disposition),
+            None if self.language is None else tuple(self.language),
+            self.location,
+        )
+
+    @classmethod
+    def _from_tuple(cls, t: Any) -> BodyStructure:
+        return decode_body(t)
+
     @classmethod
     def _from_obj(cls, o: Any) -> BodyStructure:
-        if not isinstance(o, list) or not o:
-            raise ValueError("bad body structure")
-        if o[0] == "m" and len(o) == 8:
-            parts = o[3]
-            if not isinstance(parts, list) or not parts:
-                raise ValueError("bad multipart")
-            return cls(
-                type=_str(o[1]),
-                subtype=_str(o[2]),
-                parts=tuple(cls._from_obj(p) for p in parts),
-                params=_params_in(o[4]),
-                disposition=_disp_in(o[5]),
-                language=_lang_in(o[6]),
-                location=_nstr(o[7]),
-            )
-        if o[0] == "s" and len(o) == 15:
-            if not isinstance(o[7], int) or (o[8] is not None and not isinstance(o[8], int)):
-                raise ValueError("bad sizes")
-            return cls(
-                type=_str(o[1]),
-                subtype=_str(o[2]),
-                params=_params_in(o[3]),
-                id=_nstr(o[4]),
-                description=_nstr(o[5]),
-                encoding=_str(o[6]),
-                size=o[7],
-                lines=o[8],
-                envelope=None if o[9] is None else Envelope._from_obj(o[9]),
-                body=None if o[10] is None else cls._from_obj(o[10]),
-                md5=_nstr(o[11]),
-                disposition=_disp_in(o[12]),
-                language=_lang_in(o[13]),
-                location=_nstr(o[14]),
-            )
-        raise ValueError("bad body structure")
+        return decode_body_v1(o)
+
+
+# -- JSON text -----------------------------------------------------------------
 
 
 def _dump(o: Any) -> bytes:
@@ -266,20 +363,24 @@ def _dump(o: Any) -> bytes:
     return json.dumps(o, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-def _load(data: bytes) -> list[Any]:
+def _parse(data: bytes, start: int) -> Any:
+    """The JSON value in ``data[start:]`` (ASCII, nothing after it)."""
     try:
-        o = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not a cached structure: {e}") from None
-    if not isinstance(o, list) or len(o) != 2 or o[0] != JSON_VERSION:
-        raise ValueError("not a cached structure of this version")
+        text = str(data[start:], "ascii")  # bytes, bytearray or memoryview
+        o, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError) as e:
+        raise ValueError(f"not a cached structure: {type(e).__name__}") from None
+    if end != len(text):
+        raise ValueError("not a cached structure: data after the value")
     return o
 
 
-def _str(x: Any) -> str:
-    if not isinstance(x, str):
-        raise ValueError("expected a string")
-    return x
+def _decoded(decode: Callable[[Any], Any], o: Any) -> Any:
+    try:
+        return decode(o)
+    except (TypeError, IndexError, AttributeError, RecursionError) as e:
+        # Mis-shaped pieces: a blob this version did not write.
+        raise ValueError(f"bad cached structure: {type(e).__name__}") from None
 
 
 def _nstr(x: Any) -> str | None:
@@ -292,43 +393,24 @@ def _alist_out(a: AddressList | None) -> list[Any] | None:
     return None if a is None else [x.to_list() for x in a]
 
 
-def _alist_in(o: Any) -> AddressList | None:
-    if o is None:
-        return None
-    if not isinstance(o, list):
-        raise ValueError("bad address list")
-    return tuple(Address.from_list(x) for x in o)
-
-
 def _params_out(p: Params | None) -> list[str] | None:
     if p is None:
         return None
     return [s for kv in p for s in kv]
 
 
-def _params_in(o: Any) -> Params | None:
-    if o is None:
-        return None
-    if not isinstance(o, list) or len(o) % 2:
-        raise ValueError("bad parameters")
-    return tuple((_str(o[i]), _str(o[i + 1])) for i in range(0, len(o), 2))
-
-
 def _disp_out(d: Disposition | None) -> list[Any] | None:
     return None if d is None else [d[0], _params_out(d[1])]
 
 
-def _disp_in(o: Any) -> Disposition | None:
-    if o is None:
-        return None
-    if not isinstance(o, list) or len(o) != 2:
-        raise ValueError("bad disposition")
-    return (_str(o[0]), _params_in(o[1]))
-
-
-def _lang_in(o: Any) -> tuple[str, ...] | None:
-    if o is None:
-        return None
-    if not isinstance(o, list):
-        raise ValueError("bad language")
-    return tuple(_str(x) for x in o)
+# The blob decoders build the classes above, so they are imported once those exist
+# (the package's __init__ always imports this module first).
+from mailsuite.message.blob import (  # noqa: E402
+    alist_tuple,
+    decode_body,
+    decode_body_v1,
+    decode_envelope,
+    decode_envelope_v1,
+    disposition_tuple,
+    params_tuple,
+)

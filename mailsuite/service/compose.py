@@ -12,17 +12,17 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import reactor as global_reactor
-from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
 
 from mailsuite.auth.factory import build_auth_service
 from mailsuite.auth.interfaces import UserRecord
 from mailsuite.config import Settings, resolve_path
+from mailsuite.errors import ConfigError
 from mailsuite.service import imap as imap_service
 from mailsuite.service import lmtp as lmtp_service
 from mailsuite.service import login as login_service
 from mailsuite.service import pop3 as pop3_service
+from mailsuite.service.blocking import BlockingPool
 from mailsuite.service.changes import ChangeHub
 from mailsuite.service.context import ServiceContext
 from mailsuite.service.logpipe import COMPOSE_READY, READY_KEY
@@ -33,6 +33,8 @@ from mailsuite.store.maildir import open_user_store
 __all__ = ["build_root_service", "PROTOCOL_BUILDERS"]
 
 log = Logger()
+
+MAX_THREAD_POOL_SIZE = 256
 
 # Each protocol contributes a builder: ServiceContext -> list of services.
 PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = [
@@ -46,7 +48,7 @@ PROTOCOL_BUILDERS: list[Callable[[ServiceContext], list[service.IService]]] = [
 class ThreadPoolService(service.Service):
     """Starts and stops the thread pool that blocking store and database work runs in."""
 
-    def __init__(self, pool: ThreadPool) -> None:
+    def __init__(self, pool: BlockingPool) -> None:
         self.pool = pool
 
     def startService(self) -> None:
@@ -108,11 +110,14 @@ def build_root_service(
     for directory in (settings.server.state_dir,):
         os.makedirs(resolve_path(settings, directory), exist_ok=True)
 
-    pool = ThreadPool(minthreads=2, maxthreads=settings.server.thread_pool_size, name="mailsuite")
+    size = settings.server.thread_pool_size
+    if not 1 <= size <= MAX_THREAD_POOL_SIZE:
+        raise ConfigError(
+            f"[server] thread_pool_size: must be 1 to {MAX_THREAD_POOL_SIZE}, got {size}"
+        )
+    pool = BlockingPool(reactor, size)
     ThreadPoolService(pool).setServiceParent(root)
-
-    def run_blocking(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return deferToThreadPool(reactor, pool, f, *args, **kwargs)
+    run_blocking = pool.run
 
     # The master builds the tree only to bind its sockets: no inotify instance there.
     changes = ChangeHub(reactor, use_inotify=listeners is None or not listeners.bind)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from twisted.application import service
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
+from mailsuite.config import Settings
+from mailsuite.config.load import resolve_path
 from mailsuite.errors import ConfigError
 from mailsuite.protocols.imap.server import ImapFactory, ServerConfig
+from mailsuite.protocols.imap.spool import AppendSpool
 from mailsuite.service import listen
 from mailsuite.service.context import ServiceContext
 
-__all__ = ["build"]
+__all__ = ["append_spool", "build"]
 
 log = Logger()
 
@@ -38,6 +42,29 @@ def _check(settings: Any) -> None:
         raise ConfigError(
             f"[imap] max_literal_bytes: must be at least 1024, got {imap.max_literal_bytes}"
         )
+    if imap.append_memory_bytes < 0:
+        raise ConfigError(
+            f"[imap] append_memory_bytes: must not be negative, got {imap.append_memory_bytes}"
+        )
+
+
+def append_spool(settings: Settings) -> AppendSpool:
+    """The spool for large APPEND messages: ``[server] state_dir``/imap-spool, made 0700.
+
+    Raises:
+        ConfigError: the directory cannot be made (start-up stops, naming it).
+    """
+    directory = resolve_path(settings, os.path.join(settings.server.state_dir, "imap-spool"))
+    spool = AppendSpool(directory, settings.imap.append_memory_bytes)
+    try:
+        for path in spool.prepare():
+            log.info("imap: removed stale APPEND spool file {path}", path=path)
+    except OSError as e:
+        raise ConfigError(
+            f"[server] state_dir: cannot create the IMAP spool directory {directory}:"
+            f" {e.strerror or e}"
+        ) from None
+    return spool
 
 
 def build(ctx: ServiceContext) -> list[service.IService]:
@@ -60,6 +87,7 @@ def build(ctx: ServiceContext) -> list[service.IService]:
         "max_line_bytes": imap.max_line_bytes,
         "max_literal_bytes": imap.max_literal_bytes,
         "hostname": settings.server.hostname,
+        "append_spool": append_spool(settings),
     }
     plain = ImapFactory(ServerConfig(implicit_tls=False, **common))
     tls = ImapFactory(ServerConfig(implicit_tls=True, **common))

@@ -23,6 +23,7 @@ from mailsuite.protocols.pop3.server import ServerConfig as Pop3ServerConfig
 from mailsuite.protocols.pop3.session import SessionConfig as Pop3SessionConfig
 from mailsuite.protocols.pop3.uidl import compile_uidl_format
 from mailsuite.service.context import ServiceContext
+from mailsuite.service.imap import append_spool
 
 __all__ = [
     "imap_handover",
@@ -46,6 +47,7 @@ def imap_server_config(ctx: ServiceContext) -> ImapServerConfig:
         max_line_bytes=imap.max_line_bytes,
         max_literal_bytes=imap.max_literal_bytes,
         hostname=settings.server.hostname,
+        append_spool=append_spool(settings),
     )
 
 

@@ -65,6 +65,16 @@ def test_bool_is_not_an_integer(tmp_path: Path) -> None:
     assert "expected an integer" in error_of(tmp_path, "[lmtp]\nmax_recipients = true\n")
 
 
+def test_negative_number_is_refused(tmp_path: Path) -> None:
+    """A negative count or duration names the key instead of misbehaving later."""
+    assert "[lmtp] max_recipients: must not be negative, got -5" in error_of(
+        tmp_path, "[lmtp]\nmax_recipients = -5\n"
+    )
+    assert "[imap] idle_timeout_s: must not be negative" in error_of(
+        tmp_path, "[imap]\nidle_timeout_s = -1.5\n"
+    )
+
+
 def test_integer_is_accepted_for_seconds(tmp_path: Path) -> None:
     """A whole number of seconds is accepted for a float setting."""
     assert load_text(tmp_path, "[imap]\nidle_timeout_s = 1800\n").imap.idle_timeout_s == 1800.0

@@ -74,3 +74,34 @@ def test_in_memory_gives_small_bodies_only(tmp_path) -> None:
     big.finish()
     assert big.in_memory() is None
     big.close()
+
+
+def test_background_writes_touch_the_disk_only_in_flush(tmp_path) -> None:
+    """With background_writes, write() only queues; flush() and finish() write, in order."""
+    spool = Spool(str(tmp_path), memory_bytes=4, background_writes=True)
+    spool.write(b"abc")
+    assert not spool.on_disk and spool.queued_bytes == 0
+    spool.write(b"defg")
+    spool.write(b"hij")
+    assert spool.on_disk and spool.queued_bytes == 10 and os.listdir(tmp_path) == []
+    spool.flush()
+    assert spool.queued_bytes == 0 and len(os.listdir(tmp_path)) == 1
+    spool.write(b"klm")
+    spool.finish()
+    with spool.open() as f:
+        assert f.read() == b"abcdefghijklm"
+    spool.close()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_background_write_spoils_the_body(tmp_path) -> None:
+    """When a flush fails (no spool directory), finish() fails too: a body with a hole is unread."""
+    spool = Spool(str(tmp_path / "missing"), memory_bytes=2, background_writes=True)
+    spool.write(b"abcdef")
+    with pytest.raises(OSError):
+        spool.flush()
+    os.mkdir(tmp_path / "missing")
+    spool.write(b"ghi")
+    with pytest.raises(OSError):
+        spool.finish()
+    spool.close()

@@ -144,3 +144,113 @@ def test_root_installs_observer_on_application(tmp_path: Path) -> None:
     root.setServiceParent(app)
     assert app.getComponent(ILogObserver, None) is observer
     assert root in list(service.IServiceCollection(app))
+
+
+_FAST_CASES: list[dict[str, Any]] = [
+    {
+        "log_format": "imap({u})<{sid}>: Logged in from {ip}",
+        "u": "alice",
+        "sid": "Ab1",
+        "ip": "::1",
+    },
+    {"log_format": "{prefix}: Logged out {traffic}", "prefix": "imap(bob)<x>", "traffic": "in=1"},
+    {
+        "log_format": "width {n:>5} repr {s!r} attr {e.args[0]}",
+        "n": 7,
+        "s": "q",
+        "e": KeyError("k"),
+    },
+    {"log_format": "two\nlines", "log_system": "pid 7"},
+    {"log_format": "call {f()}", "f": lambda: "called"},
+    {"log_format": "missing {nope}"},
+    {"log_format": "bad {", "x": 1},
+    {"log_format": ""},
+    {"log_format": None},
+    {"log_format": "bytes {b}", "b": b"\x00raw"},
+    {"log_format": "system not text", "log_system": 42},
+]
+
+
+@pytest.mark.parametrize("extra", _FAST_CASES)
+def test_fast_classic_text_matches_twisted(extra: dict[str, Any]) -> None:
+    """The cheap formatter writes exactly the line Twisted's classic text formatter writes."""
+    from twisted.logger import formatEventAsClassicLogText
+
+    from mailsuite.service.logsetup import fast_classic_text
+
+    event = {
+        "log_time": 1763900000.75,
+        "log_namespace": "mailsuite.protocols.imap.session.ImapSession",
+        "log_level": LogLevel.info,
+        **extra,
+    }
+    assert fast_classic_text(event) == formatEventAsClassicLogText(event)
+
+
+def test_fast_classic_text_keeps_tracebacks() -> None:
+    """An event with a failure gets the traceback under its line, as Twisted writes it."""
+    from twisted.logger import formatEventAsClassicLogText
+    from twisted.python.failure import Failure
+
+    from mailsuite.service.logsetup import fast_classic_text
+
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError:
+        failure = Failure()
+    event = {"log_time": 1.5, "log_format": "boom {x}", "x": 1, "log_failure": failure}
+    text = fast_classic_text(event)
+    assert text == formatEventAsClassicLogText(event)
+    assert text is not None and "ZeroDivisionError" in text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kolkata"])
+def test_format_log_time_matches_twisted_across_zones(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached time stamp equals Twisted's formatTime in several zones, both sides of DST."""
+    import time
+
+    from twisted.logger import formatTime, timeFormatRFC3339
+
+    from mailsuite.service import logsetup
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        # Winter, summer, and the seconds around the 2026 EU spring change.
+        for when in (1767225600.2, 1783000000.9, 1774746000.0, 1774746000.0 - 0.5, 0.0):
+            logsetup._last_time = (-1, "")
+            first = logsetup.format_log_time(when)
+            assert first == formatTime(when, timeFormatRFC3339)
+            assert logsetup.format_log_time(when) == first  # the cached answer
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        logsetup._last_time = (-1, "")
+
+
+def test_build_log_observer_path_uses_fast_formatter(tmp_path: Path) -> None:
+    """[log] path writes lines through the cheap formatter, filtered by level."""
+    from twisted.logger import FilteringLogObserver
+
+    from mailsuite.service.logsetup import fast_classic_text
+
+    observer = build_log_observer(_settings(tmp_path, path="log/m.log", level="info"))
+    assert isinstance(observer, FilteringLogObserver)
+    observer(
+        {
+            "log_format": "hello {who}",
+            "who": "admin",
+            "log_time": 0.0,
+            "log_level": LogLevel.info,
+            "log_namespace": "t",
+        }
+    )
+    observer(
+        {"log_format": "quiet", "log_time": 0.0, "log_level": LogLevel.debug, "log_namespace": "t"}
+    )
+    text = (tmp_path / "log/m.log").read_text()
+    assert text.endswith(" [t#info] hello admin\n") and "quiet" not in text
+    inner = observer._observer  # type: ignore[attr-defined]
+    assert inner.formatEvent is fast_classic_text

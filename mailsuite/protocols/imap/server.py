@@ -8,6 +8,9 @@ handshake, RFC 3501 6.2.1 and CVE-2011-0411), limits literals and commands
 before login, times idle clients out (RFC 3501 5.4: at least 30 minutes
 after login) and streams large FETCH bodies with backpressure from a push
 producer, so neither a big message nor a slow reader fills our memory.
+Large APPEND literals go to a spool file as they arrive (``spool.py``); every
+spool is closed once its command ran, or when it never will (a refused or
+dropped command, STARTTLS, COMPRESS, a lost connection).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from mailsuite.util.net import is_loopback
 
 from .compress_transport import start_compression
 from .session import INTERNAL_ERROR, BodySource, ImapSession, Outcome, SessionConfig
+from .spool import AppendSpool
 from .wire import responses as r
 from .wire.framer import (
     PREAUTH_MAX_LITERAL_BYTES,
@@ -44,13 +48,31 @@ from .wire.framer import (
     LineTooLong,
     LiteralTooLarge,
     NeedLiteral,
+    close_event,
 )
 from .wire.responses import BYE, NO, Code
 
 __all__ = ["ImapFactory", "ImapProtocol", "ServerConfig"]
 
 MAX_QUEUED_EVENTS: Final = 100  # pipelined commands queued before reading pauses
+# Octets of spooled APPEND literals waiting in the queue before reading pauses, as a
+# multiple of the literal limit: pipelined big APPENDs fill the disk no faster than
+# the store takes them.
+MAX_QUEUED_SPOOL_LITERALS: Final = 2
 _TAG: Final = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]{1,64}")
+# Peer address -> loopback or not: ipaddress parsing per connection is measurable at
+# hundreds of logins a second, and the answer for an address never changes.
+_LOOPBACK: dict[str, bool] = {}
+_LOOPBACK_MAX_ENTRIES: Final = 4096
+
+
+def _is_loopback(host: str) -> bool:
+    known = _LOOPBACK.get(host)
+    if known is None:
+        if len(_LOOPBACK) >= _LOOPBACK_MAX_ENTRIES:
+            _LOOPBACK.clear()
+        known = _LOOPBACK[host] = is_loopback(host)
+    return known
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,8 @@ class ServerConfig:
     max_line_bytes: int = limits.IMAP_MAX_LINE_BYTES
     max_literal_bytes: int = limits.IMAP_MAX_LITERAL_BYTES
     hostname: str = "localhost"
+    #: Where APPEND literals over its threshold go; None: every literal stays in memory.
+    append_spool: AppendSpool | None = None
 
 
 @implementer(interfaces.IPushProducer)
@@ -143,16 +167,21 @@ class ImapProtocol(Protocol, TimeoutMixin):
         self.bytes_out = 0
         self._framer = self._new_framer()
         self._queue: deque[Event] = deque()
+        self._queued_spool_bytes = 0  # octets of spooled literals in _queue
         self._busy = False
         self._closing = False
         self._authed = False
         self._reading_paused = False
 
     def _new_framer(self) -> Framer:
+        spool = self.config.append_spool
         framer = Framer(
             max_line_bytes=self.config.max_line_bytes,
             max_literal_bytes=self.config.max_literal_bytes,
+            spool=spool.open if spool is not None else None,
         )
+        if spool is not None:
+            framer.spool_min_bytes = spool.memory_bytes
         if not self._authed_safe():
             # Before login only LOGIN/AUTHENTICATE take literals, and small ones.
             framer.max_literal_bytes = min(PREAUTH_MAX_LITERAL_BYTES, self.config.max_literal_bytes)
@@ -174,7 +203,7 @@ class ImapProtocol(Protocol, TimeoutMixin):
             remote_ip=remote_ip,
             local_ip=getattr(host, "host", ""),
             # As Dovecot does, loopback counts as secured: nothing there can be sniffed.
-            secured=tls or is_loopback(remote_ip),
+            secured=tls or _is_loopback(remote_ip),
             session_id=session_id(),
         )
         session_config = SessionConfig(
@@ -302,18 +331,45 @@ class ImapProtocol(Protocol, TimeoutMixin):
         if self._closing:
             return
         self.resetTimeout()
-        self._queue.extend(self._framer.feed(data))
-        if len(self._queue) > MAX_QUEUED_EVENTS and not self._reading_paused:
+        for event in self._framer.feed(data):
+            self._queue.append(event)
+            if isinstance(event, CommandBytes) and event.spooled:
+                self._queued_spool_bytes += _spool_bytes(event)
+        if self._too_far_ahead(1) and not self._reading_paused:
             # A client far ahead of us: stop reading until the queue drains.
             self._reading_paused = True
             self._transport().pauseProducing()
         self._kick()
+
+    def _too_far_ahead(self, fraction: float) -> bool:
+        """More (times ``fraction``) queued than we let a client get ahead by."""
+        spool_limit = MAX_QUEUED_SPOOL_LITERALS * self.config.max_literal_bytes
+        return (
+            len(self._queue) > MAX_QUEUED_EVENTS * fraction
+            or self._queued_spool_bytes > spool_limit * fraction
+        )
+
+    def _pop_event(self) -> Event:
+        event = self._queue.popleft()
+        if isinstance(event, CommandBytes) and event.spooled:
+            self._queued_spool_bytes -= _spool_bytes(event)
+        return event
+
+    def _drop_queue(self) -> None:
+        """Forget the queued commands, releasing their spooled literals."""
+        queue, self._queue = self._queue, deque()
+        self._queued_spool_bytes = 0
+        for event in queue:
+            close_event(event)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.lost = True
         self._closing = True
         self.setTimeout(None)
         self.gate.stopProducing()
+        # A literal cut off mid-way and commands that will never run: free their spools.
+        self._framer.close()
+        self._drop_queue()
         if self.session is not None:
             session = self.session
             d = Deferred.fromCoroutine(session.disconnected())
@@ -346,15 +402,17 @@ class ImapProtocol(Protocol, TimeoutMixin):
     async def _drain(self) -> None:
         try:
             while self._queue and not self._closing:
-                event = self._queue.popleft()
+                event = self._pop_event()
                 try:
                     outcome = await self._handle(event)
                 except Exception:
                     outcome = self._internal_error(event)
+                finally:
+                    close_event(event)
                 if self.lost:
                     return
                 self._finish(outcome)
-                if self._reading_paused and len(self._queue) < MAX_QUEUED_EVENTS // 2:
+                if self._reading_paused and not self._too_far_ahead(0.5):
                     self._reading_paused = False
                     self._transport().resumeProducing()
         finally:
@@ -364,7 +422,7 @@ class ImapProtocol(Protocol, TimeoutMixin):
         session = self.session
         assert session is not None
         if isinstance(event, CommandBytes):
-            return await session.handle(event.data)
+            return await session.handle(event.data, event.spooled)
         if isinstance(event, NeedLiteral):
             if event.synchronizing:
                 # RFC 3501 7.5: the client waits for this before sending the octets.
@@ -413,7 +471,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
     def _start_tls(self) -> None:
         assert self.session is not None
         # RFC 3501 6.2.1 / CVE-2011-0411: nothing pipelined in plaintext runs inside TLS.
-        self._queue.clear()
+        self._drop_queue()
+        self._framer.close()
         self._framer = self._new_framer()
         self._transport().startTLS(self.config.tls_options)
         self.session.tls_started()
@@ -424,7 +483,8 @@ class ImapProtocol(Protocol, TimeoutMixin):
 
         # A client may not send anything after COMPRESS before our OK; whatever it
         # pipelined anyway was plaintext and cannot be trusted now.
-        self._queue.clear()
+        self._drop_queue()
+        self._framer.close()
         self._framer = self._new_framer()
         clock: Any = reactor
         start_compression(self, lambda f: clock.callLater(0, f))
@@ -442,7 +502,7 @@ class ImapProtocol(Protocol, TimeoutMixin):
 
     def _close(self) -> None:
         self._closing = True
-        self._queue.clear()
+        self._drop_queue()
         self.setTimeout(None)
         transport: Any = self.transport
         if transport is not None and not self.lost:
@@ -452,6 +512,10 @@ class ImapProtocol(Protocol, TimeoutMixin):
             except Exception:  # noqa: BLE001 - not registered (or already gone)
                 pass
             transport.loseConnection()
+
+
+def _spool_bytes(event: CommandBytes) -> int:
+    return sum(sink.size for sink in event.spooled.values()) if event.spooled else 0
 
 
 class ImapFactory(Factory):

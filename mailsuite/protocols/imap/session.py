@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -30,14 +30,16 @@ from mailsuite.limits import IMAP_MAX_BAD_COMMANDS, IMAP_MAX_PREAUTH_COMMANDS
 from mailsuite.message import crlf_chunks
 from mailsuite.store.api import Mailbox, MailboxSnapshot, MailStore
 
+from . import capabilities as caps
 from . import commands as c
 from .commands import BadCommand, Command, State, parse_command
 from .selected import SelectedView, UidValidityChanged, expunge_allowed_during
 from .wire import responses as r
-from .wire.responses import BAD, BYE, NO, OK, Code
+from .wire.responses import BAD, BYE, NO, Code
 
 if TYPE_CHECKING:
     from .handlers import Handler
+    from .wire.framer import LiteralSink
 
 __all__ = [
     "BodySource",
@@ -263,51 +265,29 @@ class ImapSession:
         return f"imap({self.username or ''})<{self.context.session_id}>"
 
     def greeting(self) -> bytes:
-        """``* OK [CAPABILITY ...] mailsuite ready.`` (RFC 3501 7.1.1)."""
-        caps = r.code_capability(self.capabilities())
-        return r.untagged_status(OK, f"{self.config.implementation} ready.", caps)
+        """``* OK [CAPABILITY ...] mailsuite ready.`` (RFC 3501 7.1.1), built once per variant."""
+        return caps.greeting(self._capability_key(), self.config.implementation)
+
+    def capability_code(self) -> bytes:
+        """``CAPABILITY ...`` for a response code (the LOGIN OK, RFC 3501 7.1), cached."""
+        return caps.capability_code(self._capability_key())
 
     def capabilities(self) -> list[str]:
         """The capabilities for the current state (RFC 3501 7.2.1: they may change at login)."""
-        caps = ["IMAP4rev1", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE"]
+        return list(caps.capability_list(self._capability_key()))
+
+    def _capability_key(self) -> caps.CapabilityKey:
+        """Everything the capability list depends on now (the cache key)."""
         if self.state is State.NOT_AUTHENTICATED:
-            if self.config.tls_available and not self.tls_active:
-                caps.append("STARTTLS")
-            if not self.auth.plaintext_allowed(self.context):
-                # RFC 3501 6.2.3: LOGIN is refused, so say so before the client tries.
-                caps.append("LOGINDISABLED")
-            caps.extend("AUTH=" + m for m in self.auth.mechanisms(self.context))
-            return caps
-        caps.extend(
-            [
-                "NAMESPACE",
-                "UIDPLUS",
-                "MOVE",
-                "UNSELECT",
-                "CHILDREN",
-                "LIST-EXTENDED",
-                "LIST-STATUS",
-                "SPECIAL-USE",
-                "XLIST",
-                "CONDSTORE",
-                "QRESYNC",
-                "ESEARCH",
-                "SEARCHRES",
-                "SORT",
-                "SORT=DISPLAY",
-                "THREAD=ORDEREDSUBJECT",
-                "THREAD=REFERENCES",
-                "QUOTA",
-                "QUOTA=RES-STORAGE",
-                "QUOTA=RES-MESSAGE",
-                "STATUS=SIZE",
-            ]
+            return caps.preauth_key(
+                starttls=self.config.tls_available and not self.tls_active,
+                plaintext_allowed=self.auth.plaintext_allowed(self.context),
+                mechanisms=tuple(self.auth.mechanisms(self.context)),
+            )
+        return caps.authed_key(
+            append_limit_bytes=self.config.append_limit_bytes,
+            compress=self.config.compress_available and not self.compressed,
         )
-        if self.config.append_limit_bytes:
-            caps.append(f"APPENDLIMIT={self.config.append_limit_bytes}")
-        if self.config.compress_available and not self.compressed:
-            caps.append("COMPRESS=DEFLATE")
-        return caps
 
     @property
     def condstore(self) -> bool:
@@ -333,8 +313,14 @@ class ImapSession:
         self.context = dataclasses.replace(self.context, secured=True)
         self.tls_active = True
 
-    async def handle(self, data: bytes) -> Outcome:
-        """Answer one framed line: a command, or the SASL/IDLE continuation awaited."""
+    async def handle(
+        self, data: bytes, spooled: Mapping[int, LiteralSink] | None = None
+    ) -> Outcome:
+        """Answer one framed line: a command, or the SASL/IDLE continuation awaited.
+
+        ``spooled`` is the framer's ``CommandBytes.spooled`` (large APPEND
+        messages on disk); the caller closes them once this returns.
+        """
         if self.mode is Mode.SASL:
             from .handlers.connection import sasl_continue
 
@@ -343,7 +329,7 @@ class ImapSession:
             from .handlers.idle import idle_line
 
             return await self._guarded(b"IDLE", self.idle_tag, idle_line(self, data))
-        cmd = parse_command(data)
+        cmd = parse_command(data, spooled)
         if cmd is None:
             return Outcome()
         if not self.authenticated:

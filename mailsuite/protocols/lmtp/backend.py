@@ -9,16 +9,18 @@ only once that copy is durable.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from mailsuite.auth.interfaces import AuthService, LoginContext, UserRecord
 from mailsuite.delivery.deliver import DeliveryOptions, deliver
+from mailsuite.delivery.handles import HandleCache, UserHandles
 from mailsuite.delivery.result import DeliveryRequest, DeliveryResult, Outgoing, Status
 from mailsuite.delivery.sieverun import strip_detail
 from mailsuite.delivery.spool import Spool
@@ -61,6 +63,11 @@ class DeliveryBackend:
         send: relay sender for redirect and vacation; None: such mail is dropped
             with a log line (and a redirect-only message is kept instead).
         spool_dir: where large bodies are spooled.
+        handles: keeps users' stores and mailbox handles open between
+            deliveries; None: a new one over ``auth.open_store``.
+        user_cache_s: how long a found user is remembered for RCPT (0: never).
+            Unknown users are never remembered: a 550 is final for the MTA.
+        clock: monotonic seconds (injected for tests).
     """
 
     def __init__(
@@ -73,8 +80,13 @@ class DeliveryBackend:
         scripts: ScriptLoader | None = None,
         send: SendMail | None = None,
         spool_dir: str | None = None,
+        handles: HandleCache | None = None,
+        user_cache_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._auth = auth
+        self._handles = handles if handles is not None else HandleCache(auth.open_store)
+        self._users = _FoundUsers(user_cache_s, clock)
         self._run = run_blocking
         self._opts = options
         self._fallback = domain_fallback
@@ -83,14 +95,32 @@ class DeliveryBackend:
         self._spool_dir = spool_dir
 
     def new_spool(self) -> Spool:
-        return Spool(self._spool_dir)
+        # Bytes beyond the memory limit are written by the session through the pool.
+        return Spool(self._spool_dir, background_writes=True)
 
     def check_recipient(self, path: Path, txn: Transaction) -> Deferred[tuple[Reply, Any]]:
-        return Deferred.fromCoroutine(self._check(path, txn))
-
-    async def _check(self, path: Path, txn: Transaction) -> tuple[Reply, Any]:
         address = path.address
         base, detail = strip_detail(address, self._opts.recipient_delimiter)
+        record = self._users.get(base)
+        if record is not None and not (record.quota_storage_bytes or record.quota_messages):
+            # Known a moment ago and no quota to check: no userdb trip.
+            reply = Reply.of(250, "2.1.5", f"<{address}> OK")
+            return succeed((reply, Recipient(address, detail, record, None)))
+        return Deferred.fromCoroutine(self._check(address, base, detail, record, txn))
+
+    async def _check(
+        self, address: str, base: str, detail: str, record: UserRecord | None, txn: Transaction
+    ) -> tuple[Reply, Any]:
+        if record is None:
+            found = await self._lookup(address, base, txn)
+            if isinstance(found, Reply):
+                return found, None
+            record = found
+            self._users.put(base, record)
+        return await self._check_quota(address, detail, record, txn)
+
+    async def _lookup(self, address: str, base: str, txn: Transaction) -> UserRecord | Reply:
+        """The userdb record for ``base`` (or its bare local part), or the refusal."""
         names = [base]
         local, at, _ = base.rpartition("@")
         if at and self._fallback:
@@ -107,12 +137,15 @@ class DeliveryBackend:
                     name=name,
                     err=e,
                 )
-                return Reply.of(451, "4.3.0", f"<{address}> Temporary user lookup failure"), None
+                return Reply.of(451, "4.3.0", f"<{address}> Temporary user lookup failure")
             if record is not None:
-                break
-        if record is None:
-            log.info("lmtp<{sid}>: rcpt <{addr}>: user unknown", sid=txn.session_id, addr=address)
-            return Reply.of(550, "5.1.1", f"<{address}> User doesn't exist"), None
+                return record
+        log.info("lmtp<{sid}>: rcpt <{addr}>: user unknown", sid=txn.session_id, addr=address)
+        return Reply.of(550, "5.1.1", f"<{address}> User doesn't exist")
+
+    async def _check_quota(
+        self, address: str, detail: str, record: UserRecord, txn: Transaction
+    ) -> tuple[Reply, Any]:
         store: MailStore | None = None
         quota = None
         try:
@@ -140,13 +173,27 @@ class DeliveryBackend:
             return Reply.of(552, "5.2.2", f"<{address}> Mailbox is full"), None
         return Reply.of(250, "2.1.5", f"<{address}> OK"), Recipient(address, detail, record, store)
 
+    @property
+    def handles(self) -> HandleCache:
+        """The stores and mailbox handles kept between deliveries (swept by the service)."""
+        return self._handles
+
     def _open_store(self, record: UserRecord) -> tuple[MailStore, Any]:
         """Open the store and read its quota in one trip to the thread pool."""
-        store = self._auth.open_store(record)
-        return store, store.quota()
+        with self._handles.lease(record) as user:
+            return user.store, user.store.quota()
 
     def deliver(self, handle: Any, txn: Transaction, spool: Spool) -> Deferred[Reply]:
-        return Deferred.fromCoroutine(self._deliver(handle, txn, spool))
+        d: Deferred[DeliveryResult] = self._run(self._deliver_blocking, handle, txn, spool)
+        return d.addCallback(self._reply_for, handle, txn, spool)
+
+    def _reply_for(
+        self, result: DeliveryResult, rcpt: Recipient, txn: Transaction, spool: Spool
+    ) -> Reply | Deferred[Reply]:
+        if result.status is not Status.OK or not result.outgoing:
+            return Reply.of(result.code, result.enhanced, result.text)
+        # Redirect or vacation: the relay is involved (and maybe the reply waits for it).
+        return Deferred.fromCoroutine(self._send_outgoing(result, rcpt, txn, spool))
 
     def _deliver_blocking(self, rcpt: Recipient, txn: Transaction, spool: Spool) -> DeliveryResult:
         scripts: list[tuple[str, Any]] = []
@@ -167,23 +214,24 @@ class DeliveryBackend:
             detail=rcpt.detail,
             session_id=txn.session_id,
         )
-        if rcpt.store is None:
-            try:
-                rcpt.store = self._auth.open_store(rcpt.record)
-            except MailError as e:
-                log.error(
-                    "lmtp({user})<{sid}>: cannot open mail store: {detail}",
-                    user=rcpt.record.username,
-                    sid=txn.session_id,
-                    detail=e.detail,
-                )
-                return DeliveryResult.tempfail(451, "4.3.0", "Temporary failure opening mailbox")
-        return deliver(rcpt.store, spool, request, scripts=scripts, options=self._opts)
+        try:
+            user: UserHandles = self._handles.lease(rcpt.record)
+        except MailError as e:
+            log.error(
+                "lmtp({user})<{sid}>: cannot open mail store: {detail}",
+                user=rcpt.record.username,
+                sid=txn.session_id,
+                detail=e.detail,
+            )
+            return DeliveryResult.tempfail(451, "4.3.0", "Temporary failure opening mailbox")
+        with user:
+            return deliver(
+                user.store, spool, request, scripts=scripts, options=self._opts, mailboxes=user
+            )
 
-    async def _deliver(self, rcpt: Recipient, txn: Transaction, spool: Spool) -> Reply:
-        result: DeliveryResult = await self._run(self._deliver_blocking, rcpt, txn, spool)
-        if result.status is not Status.OK:
-            return Reply.of(result.code, result.enhanced, result.text)
+    async def _send_outgoing(
+        self, result: DeliveryResult, rcpt: Recipient, txn: Transaction, spool: Spool
+    ) -> Reply:
         for out in result.outgoing:
             failed = self._log_send_failure(rcpt, txn, out)
             if self._send is None:
@@ -223,6 +271,39 @@ class DeliveryBackend:
             )
 
         return failed
+
+
+class _FoundUsers:
+    """userdb records found at RCPT, kept for a few seconds.
+
+    An MTA hands over the same recipients again and again (a list's local
+    members, a busy inbox); each saved lookup is a userdb trip less on the
+    reactor. A user removed from the userdb is still accepted for at most
+    ``ttl_s`` (Dovecot's auth cache makes the same trade for much longer).
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float]) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._found: dict[str, tuple[UserRecord, float]] = {}
+
+    def get(self, address: str) -> UserRecord | None:
+        hit = self._found.get(address)
+        if hit is None:
+            return None
+        if hit[1] <= self._clock():
+            del self._found[address]
+            return None
+        return hit[0]
+
+    def put(self, address: str, record: UserRecord) -> None:
+        if self._ttl_s <= 0:
+            return
+        if len(self._found) >= self.MAX_ENTRIES:
+            self._found.clear()  # a burst of many users: start over rather than scan
+        self._found[address] = (record, self._clock() + self._ttl_s)
 
 
 def _report(failure: Failure, failed: Callable[[BaseException], None]) -> None:

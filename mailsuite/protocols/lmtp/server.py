@@ -180,12 +180,16 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
         assert session is not None
         match event:
             case DataChunk(data=data):
-                session.body(data)
+                wait = session.body(data)
+                if wait is not None:
+                    # The spool's disk writes are behind: read on once they catch up.
+                    self._busy = True
+                    wait.addCallbacks(lambda _: self._step_done(Step()), self._internal_error)
             case DataEnd():
                 # Storing many large copies may take longer than the idle timeout;
                 # the client is waiting for us, not idle.
                 self.setTimeout(None)
-                self._run(session.body_end(self._write))
+                self._run(session.end_of_body, self._write)
             case CommandLine(line=line):
                 if self._debug:
                     log.debug("lmtp<{sid}>: C: {line!r}", sid=self.sid, line=line[:200])
@@ -200,15 +204,23 @@ class LmtpServerProtocol(Protocol, TimeoutMixin):
                     )
                     self._write(e.reply)
                     return
-                self._run(session.command(cmd))
+                self._run(session.handle, cmd)
             case LineTooLong():
                 log.info("lmtp<{sid}>: command line too long", sid=self.sid)
                 self._write(Reply.of(500, "5.5.2", "Line too long"))
 
-    def _run(self, coro: Any) -> None:
+    def _run(self, call: Callable[[Any], Step | Deferred[Step]], arg: Any) -> None:
+        """Hand one event to the session; most are answered at once, without a Deferred."""
         self._busy = True
-        d: Deferred[Step] = Deferred.fromCoroutine(coro)
-        d.addCallbacks(self._step_done, self._internal_error)
+        try:
+            step = call(arg)
+        except Exception:
+            self._internal_error(Failure())
+            return
+        if isinstance(step, Step):
+            self._step_done(step)
+        else:
+            step.addCallbacks(self._step_done, self._internal_error)
 
     def _step_done(self, step: Step) -> None:
         for reply in step.replies:

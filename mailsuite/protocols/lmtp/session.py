@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from mailsuite.delivery.spool import Spool
 from mailsuite.protocols.lmtp.commands import (
@@ -46,6 +47,14 @@ __all__ = [
 ]
 
 log = Logger()
+
+# A large body's bytes are written to its spool file by the thread pool, never by
+# the reactor: a write starts once this much is queued ...
+SPOOL_FLUSH_BYTES = 256 * 1024
+# ... and the socket is not read while more than this waits for the disk.
+SPOOL_QUEUE_MAX_BYTES = 4 * 1024 * 1024
+
+RunBlocking = Callable[..., "Deferred[Any]"]
 
 
 class State(enum.Enum):
@@ -109,6 +118,7 @@ class Transaction:
     chunking: bool = False  # BDAT used: DATA no longer allowed (RFC 3030 section 2)
     chunk_failed: Reply | None = None  # a BDAT failure answered for every further chunk
     delivering: bool = False  # deliveries read the spool; only _finish may close it
+    flushing: Deferred[None] | None = None  # a pool thread writing the spool's queue
 
 
 class LmtpBackend(Protocol):
@@ -138,6 +148,8 @@ class LmtpSession:
         vrfy: answer VRFY with 252 (true) or 502 (false).
         session_id: names this session in replies and logs.
         remote_ip: the client's address, for logs.
+        run_blocking: runs a blocking call in the thread pool (spool file
+            writes); None: inline (tests).
     """
 
     def __init__(
@@ -150,8 +162,10 @@ class LmtpSession:
         vrfy: bool = False,
         session_id: str = "",
         remote_ip: str = "",
+        run_blocking: RunBlocking | None = None,
     ) -> None:
         self._backend = backend
+        self._run_blocking: RunBlocking = run_blocking or maybeDeferred
         self._hostname = hostname
         self._max_bytes = max_message_bytes
         self._max_rcpts = max_recipients
@@ -179,15 +193,32 @@ class LmtpSession:
         ]
 
     async def command(self, cmd: Command) -> Step:
-        """Answer one parsed command.
+        """Answer one parsed command (:meth:`handle` as a coroutine)."""
+        step = self.handle(cmd)
+        return (await step) if isinstance(step, Deferred) else step
+
+    def handle(self, cmd: Command) -> Step | Deferred[Step]:
+        """Answer one parsed command: at once when it can be, else through a Deferred.
 
         RCPT answers at once with ``Step.later``: its userdb lookup runs while the
         next pipelined RCPTs start theirs (RFC 2920), and every other command first
-        waits for the lookups before it, so it sees their outcome.
+        waits for the lookups before it, so it sees their outcome. Most commands
+        need no waiting at all; they are answered without a coroutine.
         """
         if isinstance(cmd, RcptTo):
             return self._rcpt(cmd)
+        txn = self._txn
+        if txn is not None and txn.slots:
+            if not all(s.finished for s in txn.slots):
+                return Deferred.fromCoroutine(self._answer_settled(cmd))
+            txn.recipients = [Accepted(s.path, s.handle) for s in txn.slots if s.accepted]
+        return self._answer(cmd)
+
+    async def _answer_settled(self, cmd: Command) -> Step:
         await self._settle()
+        return self._answer(cmd)
+
+    def _answer(self, cmd: Command) -> Step:
         match cmd:
             case Lhlo(domain=domain):
                 self._reset()
@@ -248,23 +279,37 @@ class LmtpSession:
             return Step([Reply.of(452, "4.5.3", "Too many recipients")])
         slot = _Slot(cmd.recipient)
         txn.slots.append(slot)
-        return Step(later=Deferred.fromCoroutine(self._check(slot, txn)))
+        return Step(later=self._check(slot, txn))
 
-    async def _check(self, slot: _Slot, txn: Transaction) -> Reply:
-        try:
-            reply, handle = await self._backend.check_recipient(slot.path, txn)
+    def _check(self, slot: _Slot, txn: Transaction) -> Deferred[Reply]:
+        """The backend's answer for ``slot``; never fails (an error is a 451)."""
+
+        def checked(result: tuple[Reply, Any]) -> Reply:
+            reply, handle = result
             slot.accepted, slot.handle = reply.positive, handle
             return reply
-        except Exception:
+
+        def failed(failure: Failure) -> Reply:
             log.failure(
                 "lmtp<{sid}>: recipient check for {rcpt} failed",
+                failure,
                 sid=self.session_id,
                 rcpt=slot.path.address,
             )
             return Reply.of(451, "4.3.0", "Temporary internal error, try again later")
-        finally:
+
+        def finished(reply: Reply) -> Reply:
             slot.finished = True
             slot.done.callback(None)
+            return reply
+
+        looked_up: Deferred[tuple[Reply, Any]]
+        try:
+            looked_up = self._backend.check_recipient(slot.path, txn)
+        except Exception:
+            looked_up = fail()
+        answered: Deferred[Reply] = looked_up.addCallback(checked)
+        return answered.addErrback(failed).addCallback(finished)
 
     async def _settle(self) -> None:
         """Wait for every RCPT lookup of the transaction; then list the accepted ones."""
@@ -307,23 +352,60 @@ class LmtpSession:
                 txn.chunking = True
         return Step(read=ReadMode.BDAT, bdat_size=cmd.size)
 
-    def body(self, data: bytes) -> None:
-        """Take message bytes (DATA unstuffed, or a BDAT chunk) into the spool."""
+    def body(self, data: bytes) -> Deferred[None] | None:
+        """Take message bytes (DATA unstuffed, or a BDAT chunk) into the spool.
+
+        Returns:
+            None, or a Deferred to wait for before reading more: the spool's
+            file writes (in the thread pool) have fallen too far behind.
+        """
         txn = self._txn
-        if txn is None or txn.spool is None or self._chunk_error is not None or txn.oversize:
-            return
-        if txn.spool.size + len(data) > self._max_bytes:
+        spool = None if txn is None else txn.spool
+        if txn is None or spool is None or self._chunk_error is not None or txn.oversize:
+            return None
+        if spool.size + len(data) > self._max_bytes:
             # Keep reading to the end of the body, then refuse it (RFC 1870 section 6.3).
             txn.oversize = True
-            return
-        txn.spool.write(data)
+            return None
+        spool.write(data)
+        if spool.queued_bytes < SPOOL_FLUSH_BYTES:
+            return None
+        flushing = self._flush(txn, spool)
+        if spool.queued_bytes < SPOOL_QUEUE_MAX_BYTES:
+            return None
+        waiter: Deferred[None] = Deferred()
+        flushing.addBoth(lambda _: waiter.callback(None))
+        return waiter
+
+    def _flush(self, txn: Transaction, spool: Spool) -> Deferred[None]:
+        """Write the spool's queue in the thread pool (one write at a time, in order)."""
+        if txn.flushing is not None:
+            return txn.flushing
+        d: Deferred[None] = self._run_blocking(spool.flush)
+        if d.called:
+            # Inline (tests): finished already; a failure stays in the spool for finish().
+            d.addErrback(lambda _: None)
+            return succeed(None)
+        txn.flushing = d
+
+        def done(result: object) -> None:
+            txn.flushing = None  # a failure is kept by the spool and reported at the end
+
+        d.addBoth(done)
+        return d
 
     async def body_end(self, emit: Callable[[Reply], None]) -> Step:
+        """:meth:`end_of_body` as a coroutine."""
+        step = self.end_of_body(emit)
+        return (await step) if isinstance(step, Deferred) else step
+
+    def end_of_body(self, emit: Callable[[Reply], None]) -> Step | Deferred[Step]:
         """The body (DATA) or a chunk (BDAT) is complete.
 
         For DATA and BDAT LAST, ``emit`` is called once per accepted recipient, in
         RCPT order, each as soon as that copy is durable (RFC 2033 section 4.2), so
-        a slow mailbox does not hold back the replies before it.
+        a slow mailbox does not hold back the replies before it. A BDAT chunk
+        that is not the last is answered at once.
         """
         chunk, self._chunk = self._chunk, None
         txn = self._txn
@@ -340,43 +422,104 @@ class LmtpSession:
                 return Step([Reply.of(250, "2.0.0", f"{chunk.size} octets received")])
         if txn is None:
             return Step()
-        await self._finish(txn, emit)
-        return Step()
-
-    async def _finish(self, txn: Transaction, emit: Callable[[Reply], None]) -> None:
         spool = txn.spool
-        try:
-            if txn.oversize or spool is None:
-                for _ in txn.recipients:
-                    emit(Reply.of(552, "5.3.4", "Message size exceeds fixed maximum message size"))
-                return
-            spool.finish()
-            txn.delivering = True
-            pending = [self._backend.deliver(r.handle, txn, spool) for r in txn.recipients]
-            for rcpt, d in zip(txn.recipients, pending, strict=True):
-                try:
-                    reply = await d
-                except Exception:
-                    log.failure(
-                        "lmtp<{sid}>: delivery to {rcpt} failed",
-                        sid=self.session_id,
-                        rcpt=rcpt.path.address,
-                    )
-                    reply = Reply.of(451, "4.3.0", "Temporary internal error, try again later")
-                emit(reply)
-        finally:
-            if self._txn is txn:
-                self._txn = None
-                self.state = State.READY
-            if spool is not None:
-                spool.close()
+        if txn.oversize or spool is None:
+            for _ in txn.recipients:
+                emit(Reply.of(552, "5.3.4", "Message size exceeds fixed maximum message size"))
+            self._end_transaction(txn)
+            return Step()
+        txn.delivering = True
+        if spool.on_disk:
+            # The rest of the queue is written and the file closed in the pool.
+            ready = (txn.flushing or succeed(None)).addCallback(
+                lambda _: self._run_blocking(spool.finish)
+            )
+        else:
+            spool.finish()  # in memory: nothing to write
+            ready = succeed(None)
+
+        def deliver(_: object) -> Deferred[None]:
+            return self._deliver_all(txn, spool, emit)
+
+        def spool_failed(failure: Failure) -> None:
+            log.error(
+                "lmtp<{sid}>: spooling the message to {dir} failed: {err}",
+                sid=self.session_id,
+                dir=spool.path or "(temp dir)",
+                err=failure.value,
+            )
+            for _ in txn.recipients:
+                emit(Reply.of(451, "4.3.0", "Temporary failure spooling the message"))
+
+        def ended(result: object) -> object:
+            self._end_transaction(txn)
+            return result
+
+        d = ready.addCallbacks(deliver, spool_failed)
+        return d.addBoth(ended).addCallback(lambda _: Step())
+
+    def _deliver_all(
+        self, txn: Transaction, spool: Spool, emit: Callable[[Reply], None]
+    ) -> Deferred[None]:
+        """Start every recipient's delivery at once; emit their replies in RCPT order.
+
+        Each reply goes out as soon as it and every reply before it are known
+        (RFC 2033 section 4.2); the Deferred fires after the last one.
+        """
+        rcpts = txn.recipients
+        replies: list[Reply | None] = [None] * len(rcpts)
+        all_done: Deferred[None] = Deferred()
+        next_out = 0
+
+        def got(reply: Reply, i: int) -> None:
+            nonlocal next_out
+            replies[i] = reply
+            while next_out < len(replies):
+                ready = replies[next_out]
+                if ready is None:
+                    return
+                next_out += 1
+                emit(ready)
+            if not all_done.called:
+                all_done.callback(None)
+
+        def failed(failure: Failure, i: int) -> None:
+            log.failure(
+                "lmtp<{sid}>: delivery to {rcpt} failed",
+                failure,
+                sid=self.session_id,
+                rcpt=rcpts[i].path.address,
+            )
+            got(Reply.of(451, "4.3.0", "Temporary internal error, try again later"), i)
+
+        if not rcpts:
+            all_done.callback(None)
+        for i, rcpt in enumerate(rcpts):
+            try:
+                d = self._backend.deliver(rcpt.handle, txn, spool)
+            except Exception:
+                d = fail()
+            d.addCallbacks(got, failed, callbackArgs=(i,), errbackArgs=(i,))
+        return all_done
+
+    def _end_transaction(self, txn: Transaction) -> None:
+        if self._txn is txn:
+            self._txn = None
+            self.state = State.READY
+        if txn.spool is not None:
+            txn.spool.close()
 
     def _reset(self) -> None:
         txn, self._txn = self._txn, None
         # A transaction being delivered (the client left meanwhile) keeps its spool
         # until every delivery has finished reading it; _finish closes it.
         if txn is not None and txn.spool is not None and not txn.delivering:
-            txn.spool.close()
+            spool = txn.spool
+            if txn.flushing is not None:
+                # A pool thread is writing to it: close once that write is done.
+                txn.flushing.addBoth(lambda _: spool.close())
+            else:
+                spool.close()
 
     def close(self) -> None:
         """The connection is gone: drop any unfinished transaction."""

@@ -18,6 +18,7 @@ so they never see half of a change.
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import logging
 import os
@@ -29,10 +30,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from mailsuite.errors import ErrorKind, MailError
-from mailsuite.store.api import ChangeNotifier, MessageRecord
-from mailsuite.store.maildir.filenames import LETTER_TO_FLAG, NameGenerator
+from mailsuite.store.api import DELETED, ChangeNotifier, MessageRecord
+from mailsuite.store.maildir.filenames import NameGenerator
 from mailsuite.store.maildir.index import INDEX_FILE, IndexDB, IndexRow, blob_crc
-from mailsuite.store.maildir.locks import DotLock, atomic_write
 from mailsuite.store.maildir.quota import MaildirSize
 from mailsuite.store.maildir.records import gc_paused
 from mailsuite.store.maildir.scan import (
@@ -42,16 +42,9 @@ from mailsuite.store.maildir.scan import (
     own_change_stamp,
 )
 from mailsuite.store.maildir.state import STATE_FILE, StateDB
+from mailsuite.store.maildir.uidfiles import UidFiles
 from mailsuite.store.maildir.uidlist import (
-    MAX_KEYWORDS,
     UidList,
-    UidListError,
-    format_header,
-    format_keywords,
-    format_records,
-    parse_keywords,
-    parse_uidlist,
-    read_file,
 )
 
 __all__ = ["MailboxCore", "UIDLIST_FILE", "KEYWORDS_FILE", "LOCK_FILE", "default_log"]
@@ -77,11 +70,15 @@ def _checked(uid: int, kind: str, hit: tuple[bytes, int] | None) -> tuple[bytes 
     return (blob, False) if blob_crc(uid, kind, blob) == crc else (None, True)
 
 
+def _record_uid(rec: MessageRecord) -> int:
+    return rec.uid
+
+
 def base_of(name: str) -> str:
     return name.partition(":")[0]
 
 
-class MailboxCore:
+class MailboxCore(UidFiles):
     """One mailbox directory; all methods are thread-safe.
 
     Args:
@@ -110,6 +107,11 @@ class MailboxCore:
         new_uidvalidity: Callable[[], int],
     ) -> None:
         self.path = os.path.abspath(path)
+        self.sub_paths = {sub: os.path.join(self.path, sub) for sub in ("new", "cur", "tmp")}
+        self.uidlist_path = os.path.join(self.path, UIDLIST_FILE)
+        self.index_path = os.path.join(self.path, INDEX_FILE)
+        self._lock_path = os.path.join(self.path, LOCK_FILE)
+        self._keywords_path = os.path.join(self.path, KEYWORDS_FILE)
         self.user = user
         self.name = name
         self.fsync = fsync
@@ -129,6 +131,9 @@ class MailboxCore:
         self.rows: dict[int, IndexRow] = {}
         self.by_name: dict[str, int] = {}  # file name -> UID, kept with self.rows
         self.in_new: set[int] = set()  # UIDs of rows whose file is in new/, kept with self.rows
+        # UIDs of rows flagged \Deleted, kept with self.rows (may hold a few stale UIDs:
+        # users check the row), so EXPUNGE need not look at every message.
+        self.deleted: set[int] = set()
         self._loaded_modseq = -1
         self.uidvalidity = 0
         self.uidnext = 1
@@ -139,6 +144,10 @@ class MailboxCore:
         # UIDs whose row was added or replaced since records_cache was built; None when
         # rows were removed or reloaded (records_of then rebuilds the whole tuple).
         self.changed_uids: set[int] | None = None
+        self.removed_uids: set[int] = set()  # rows removed since then (while changed_uids is set)
+        self.claimed_floor: int | None = None  # see commit_rows(claim_recent=True)
+        # (version, recent floor, recent, unseen, size) of the last STATUS counted
+        self.status_memo: tuple[int, int, int, int, int] | None = None
         self.pending_blobs: dict[tuple[int, str], bytes] = {}  # cache entries not yet written
         self._uidlist_cache: tuple[tuple[int, int, int], UidList, bytes | None] | None = None
         self._kw_cache: tuple[tuple[int, int, int], list[str | None]] | None = None
@@ -151,15 +160,21 @@ class MailboxCore:
 
     # ----------------------------------------------------------------- paths
     def file_path(self, row: IndexRow) -> str:
-        return os.path.join(self.path, row.dir, row.name)
+        return f"{self.sub_paths[row.dir]}/{row.name}"
 
-    @property
-    def uidlist_path(self) -> str:
-        return os.path.join(self.path, UIDLIST_FILE)
+    def still_loaded(self) -> bool:
+        """Whether records loaded earlier belong to the index file still on disk (one stat).
 
-    @property
-    def index_path(self) -> str:
-        return os.path.join(self.path, INDEX_FILE)
+        False for a core never loaded (or closed since), and when an admin or
+        a removed Maildir took the index file away: opening must sync then.
+        """
+        with self.rlock:
+            if self._index_id is None or self._index is None:
+                return False
+            try:
+                return os.stat(self.index_path).st_ino == self._index_ino
+            except FileNotFoundError:
+                return False
 
     def where(self) -> str:
         return f"user={self.user} mailbox={self.name!r} path={self.path}"
@@ -170,7 +185,7 @@ class MailboxCore:
         """Hold the thread lock and the cross-process ``mailsuite.lock`` flock."""
         with self.rlock:
             if self._flock_depth == 0:
-                fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._flock_fd = fd
             self._flock_depth += 1
@@ -189,7 +204,7 @@ class MailboxCore:
 
     # --------------------------------------------------------------- storage
     def _check_exists(self) -> None:
-        if not os.path.isdir(os.path.join(self.path, "cur")):
+        if not os.path.isdir(self.sub_paths["cur"]):
             # Deleted or renamed while a session had it open.
             raise MailError(ErrorKind.NOT_FOUND, "Mailbox doesn't exist", f"{self.where()} is gone")
 
@@ -225,6 +240,10 @@ class MailboxCore:
                 f"index file {self.index_path} was removed or replaced; rebuilding ({self.where()})"
             )
             self._drop_index(delete=False)
+            if self._state is not None and not os.path.exists(self._state.path):
+                # The whole mailbox directory was removed: the state goes with it.
+                self._state.close()
+                self._state = None
         self._check_exists()
         try:
             idx = IndexDB(self.index_path)
@@ -269,6 +288,7 @@ class MailboxCore:
             self.by_name.clear()
             self.record_memo.clear()
             self.in_new.clear()
+            self.deleted.clear()
             self.changed_uids = None
             self._loaded_modseq = -1
             self.version += 1
@@ -295,12 +315,25 @@ class MailboxCore:
         self._ahead_window[kind] = window
         self._ahead_last[kind] = uid
         idx = self.index
-        hi = uid if window == 1 else idx.uid_after(uid, window - 1)
+        hi = uid if window == 1 else self._uid_after(uid, window - 1)
         if hi is None:
             hi = max(self.uidnext, uid)  # fewer than ``window`` messages left
         got = idx.blobs_between(kind, uid, hi)
         self._ahead[kind] = (uid, hi, got)
         return _checked(uid, kind, got.get(uid))
+
+    def _uid_after(self, uid: int, skip: int) -> int | None:
+        """The UID ``skip`` records after the first one at or above ``uid`` (None: past the end).
+
+        From the sorted records in memory when they are current (no statement),
+        otherwise from the index.
+        """
+        cached = self.records_cache
+        if cached is None or cached[0] != self.version:
+            return self.index.uid_after(uid, skip)
+        records = cached[1]
+        i = bisect.bisect_left(records, uid, key=_record_uid) + skip
+        return records[i].uid if i < len(records) else None
 
     def forget_read_ahead(self) -> None:
         """Drop the read-ahead windows (their view of which blobs exist is outdated)."""
@@ -334,169 +367,26 @@ class MailboxCore:
                 self._state.close()
                 self._state = None
 
-    # ----------------------------------------------------------- keywords
-    def keywords(self) -> list[str | None]:
-        path = os.path.join(self.path, KEYWORDS_FILE)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return []
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if self._kw_cache is not None and self._kw_cache[0] == key:
-            return self._kw_cache[1]
-        res = read_file(path)
-        kws = parse_keywords(res[0]) if res else []
-        self._kw_cache = (key, kws)
-        return kws
-
-    def keyword_letters(self, wanted: frozenset[str]) -> dict[str, str]:
-        """Letters for keywords, adding new ones to ``dovecot-keywords``; caller holds locks.
-
-        Raises:
-            MailError: LIMIT when all 26 letters are taken.
-        """
-        kws = list(self.keywords())
-        out: dict[str, str] = {}
-        added = False
-        for kw in sorted(wanted):
-            if kw in kws:
-                out[kw] = chr(ord("a") + kws.index(kw))
-                continue
-            try:
-                slot = kws.index(None)
-            except ValueError:
-                slot = len(kws)
-                if slot >= MAX_KEYWORDS:
-                    raise MailError(
-                        ErrorKind.LIMIT,
-                        "Too many keywords in this mailbox",
-                        f"cannot add keyword {kw!r}: all {MAX_KEYWORDS} letters in use "
-                        f"({self.where()})",
-                    ) from None
-                kws.append(None)
-            kws[slot] = kw
-            out[kw] = chr(ord("a") + slot)
-            added = True
-        if added:
-            atomic_write(os.path.join(self.path, KEYWORDS_FILE), format_keywords(kws), self.fsync)
-        return out
-
-    def flags_of(self, letters: str, kws: list[str | None]) -> str:
-        out = []
-        for c in letters:
-            f = LETTER_TO_FLAG.get(c)
-            if f is not None:
-                out.append(f)
-            elif "a" <= c <= "z":
-                i = ord(c) - 97
-                if i < len(kws) and kws[i]:
-                    out.append(kws[i])  # type: ignore[arg-type]
-        return " ".join(sorted(set(out)))
-
-    # ------------------------------------------------------------ uidlist
-    def load_uidlist(self) -> tuple[UidList, bool]:
-        """The uidlist (a private copy) and whether it must be written; caller holds the dotlock."""
-        try:
-            st = os.stat(self.uidlist_path)
-        except FileNotFoundError:
-            st = None
-        if st is not None:
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
-            if self._uidlist_cache is not None and self._uidlist_cache[0] == key:
-                ul = self._uidlist_cache[1]
-            else:
-                res = read_file(self.uidlist_path)
-                if res is None:
-                    return self.load_uidlist()
-                data, st = res
-                try:
-                    ul = parse_uidlist(data)
-                except UidListError as e:
-                    return self._recover_uidlist(str(e)), True
-                body = data.partition(b"\n")[2]
-                self._uidlist_cache = (
-                    (st.st_ino, st.st_mtime_ns, st.st_size),
-                    ul,
-                    body if body.endswith(b"\n") or not body else None,
-                )
-            return UidList(ul.uidvalidity, ul.nextuid, ul.guid, dict(ul.records),
-                           list(ul.header_extra)), False  # fmt: skip
-        if self.rows or self._index_uidvalidity():
-            return self._recover_uidlist("file is missing"), True
-        return UidList(self._new_uidvalidity(), 1, secrets.token_hex(16)), True
-
-    def write_uidlist(self, dl: DotLock, ul: UidList, added: Sequence[int] | None = None) -> None:
-        """Write the uidlist (releasing the dotlock); caller no longer changes ``ul``.
-
-        Args:
-            added: the only change since :meth:`load_uidlist` is these new UIDs:
-                appended in place as Dovecot does (N in the header may then lag).
-        """
-        body = None
-        cache = self._uidlist_cache
-        if added is not None and cache is not None and cache[2] is not None:
-            prev = cache[1]
-            top = max(prev.records, default=0)
-            if len(ul.records) == len(prev.records) + len(added) and all(u > top for u in added):
-                new = format_records(ul, sorted(added))
-                body = cache[2] + new
-                same = (ul.uidvalidity, ul.guid, ul.header_extra)
-                if same == (prev.uidvalidity, prev.guid, prev.header_extra):
-                    if dl.append(new, cache[0]):
-                        self._remember_uidlist(ul, body)
-                        return
-        if body is None:
-            body = format_records(ul, sorted(ul.records))
-        dl.replace(format_header(ul) + body)
-        self._remember_uidlist(ul, body)
-
-    def _remember_uidlist(self, ul: UidList, body: bytes) -> None:
-        try:
-            st = os.stat(self.uidlist_path)
-        except FileNotFoundError:
-            self._uidlist_cache = None
-            return
-        self._uidlist_cache = ((st.st_ino, st.st_mtime_ns, st.st_size), ul, body)
-
-    def _index_uidvalidity(self) -> int:
-        v = self.index.get_meta("uidvalidity")
-        return int(v) if v else 0
-
-    def _recover_uidlist(self, why: str) -> UidList:
-        """Rebuild a lost or damaged uidlist from the index, keeping UIDs and UIDVALIDITY."""
-        uv = self._index_uidvalidity()
-        if uv:
-            self.log(
-                f"{self.uidlist_path} unusable ({why}); recreated from the index ({self.where()})"
-            )
-            nextuid = max([int(self.index.get_meta("uidnext") or 1)] + [u + 1 for u in self.rows])
-            ul = UidList(uv, nextuid, secrets.token_hex(16))
-            ul.records = {u: ("", base_of(r.name)) for u, r in sorted(self.rows.items())}
-            return ul
-        self.log(
-            f"{self.uidlist_path} unusable ({why}) and no index to recover it from; "
-            f"new UIDVALIDITY, clients will resync ({self.where()})"
-        )
-        return UidList(self._new_uidvalidity(), 1, secrets.token_hex(16))
-
     # ---------------------------------------------------------------- sync
     def refresh(self) -> list[int]:
-        """Bring ``self.rows`` up to date with the index; returns UIDs with a bad CRC."""
+        """Bring ``self.rows`` up to date with the index; returns UIDs with a bad CRC.
+
+        The meta table (a handful of rows) is read with one statement; only
+        when its HIGHESTMODSEQ or index id moved are the changed records read,
+        in a read transaction together with the meta table again.
+        """
         idx = self.index
+        meta = idx.load_meta()
+        if meta.get("index_id") == self._index_id and self._same_modseq(meta):
+            return []
         idx.begin_read()
         try:
-            iid = idx.get_meta("index_id")
-            hms = int(idx.get_meta("highestmodseq") or 0)
-            uidnext = int(idx.get_meta("uidnext") or 1)
-            uidvalidity = int(idx.get_meta("uidvalidity") or 0)
+            meta = idx.load_meta()
+            iid = meta.get("index_id")
             full = iid != self._index_id
-            if not full and hms == self._loaded_modseq:
-                # No record changed, but the first scan of an empty mailbox still
-                # creates its UIDVALIDITY (RFC 3501 9: nz-number, never 0).
-                if (uidnext, uidvalidity) != (self.uidnext, self.uidvalidity):
-                    self.uidnext, self.uidvalidity = uidnext, uidvalidity
-                    self.version += 1
+            if not full and self._same_modseq(meta):
                 return []
+            hms = int(meta.get("highestmodseq") or 0)
             with gc_paused():
                 rows, bad = idx.rows_since(-1 if full else self._loaded_modseq)
         finally:
@@ -512,40 +402,128 @@ class MailboxCore:
                 self.rows.update({r.uid: r for r in rows})
                 self.by_name.update({r.name: r.uid for r in rows})
             self.in_new = {r.uid for r in rows if r.dir == "new"}
+            self.deleted = {r.uid for r in rows if DELETED in r.flags}
         else:
             for uid in self.state.vanished_since(self._loaded_modseq):
                 self._drop_row(uid)
-            memo = self.record_memo
-            changed = self.changed_uids
-            if changed is not None:
-                changed.update(r.uid for r in rows)
-            for r in rows:
-                old = self.rows.get(r.uid)
-                if old is not None and old.name != r.name:
-                    self.by_name.pop(old.name, None)
-                self.rows[r.uid] = r
-                self.by_name[r.name] = r.uid
-                memo.pop(r.uid, None)
-                if r.dir == "new":
-                    self.in_new.add(r.uid)
-                else:
-                    self.in_new.discard(r.uid)
+            self._put_rows(rows)
         for uid in bad:
             self._drop_row(uid)
         self._loaded_modseq = self.highestmodseq = hms
-        self.uidnext, self.uidvalidity = uidnext, uidvalidity
+        self.uidnext = int(meta.get("uidnext") or 1)
+        self.uidvalidity = int(meta.get("uidvalidity") or 0)
         self.version += 1
         for uid in bad:
             self.log(f"index record for UID {uid} has a bad CRC; rebuilding it from the file "
                      f"({self.where()})")  # fmt: skip
         return bad
 
+    def _same_modseq(self, meta: dict[str, str]) -> bool:
+        """Whether no record changed since the last load (UIDNEXT/UIDVALIDITY are taken over)."""
+        if int(meta.get("highestmodseq") or 0) != self._loaded_modseq:
+            return False
+        # No record changed, but the first scan of an empty mailbox still
+        # creates its UIDVALIDITY (RFC 3501 9: nz-number, never 0).
+        uidnext = int(meta.get("uidnext") or 1)
+        uidvalidity = int(meta.get("uidvalidity") or 0)
+        if (uidnext, uidvalidity) != (self.uidnext, self.uidvalidity):
+            self.uidnext, self.uidvalidity = uidnext, uidvalidity
+            self.version += 1
+        return True
+
+    def _put_rows(self, rows: Iterable[IndexRow]) -> None:
+        memo = self.record_memo
+        changed = self.changed_uids
+        for r in rows:
+            if changed is not None:
+                changed.add(r.uid)
+            old = self.rows.get(r.uid)
+            if old is not None and old.name != r.name:
+                self.by_name.pop(old.name, None)
+            self.rows[r.uid] = r
+            self.by_name[r.name] = r.uid
+            memo.pop(r.uid, None)
+            if r.dir == "new":
+                self.in_new.add(r.uid)
+            else:
+                self.in_new.discard(r.uid)
+            if DELETED in r.flags:
+                self.deleted.add(r.uid)
+            else:
+                self.deleted.discard(r.uid)
+
+    def commit_rows(
+        self,
+        rows: Sequence[IndexRow],
+        blobs: Sequence[tuple[int, str, bytes]],
+        ms: int,
+        deleted: Sequence[int] = (),
+        meta: dict[str, object] | None = None,
+        claim_recent: bool = False,
+    ) -> None:
+        """Write our own change to the index and take it over into memory.
+
+        With ``claim_recent`` the \\Recent floor moves up to UIDNEXT in the
+        same transaction (what a snapshot would otherwise do in one more), and
+        the floor it had is left in :attr:`claimed_floor`.
+
+        Caller holds :meth:`locked` and has refreshed under it, so the index
+        held exactly ``self.rows`` before this transaction (only this lock's
+        holder writes records): what was written is applied to memory as it
+        is, instead of being read back. Whether that holds is checked inside
+        the write transaction; when it does not (the index was replaced
+        meanwhile), the change is read back as before.
+        """
+        idx = self.index
+        values: dict[str, object] = {"highestmodseq": ms}
+        values.update(meta or {})
+        idx.begin()
+        try:
+            # Read under the write lock: the one authoritative answer to "unchanged since".
+            now = idx.load_meta()
+            in_step = now.get("index_id") == self._index_id and (
+                int(now.get("highestmodseq") or 0) == self._loaded_modseq
+            )
+            if rows:
+                idx.upsert(rows)
+            if deleted:
+                idx.delete(deleted)
+            if blobs:
+                idx.put_blobs(blobs)
+            floor = None
+            if claim_recent:
+                # RFC 3501 2.3.2: read and moved inside one write transaction, so
+                # each message is \Recent in exactly one session.
+                uidnext = int(str(values.get("uidnext") or now.get("uidnext") or 1))
+                floor = int(now.get("recent_uid") or uidnext)
+                if uidnext > floor:
+                    values["recent_uid"] = uidnext
+            idx.set_metas(values)
+            idx.commit()
+        except BaseException:
+            idx.rollback()
+            raise
+        if claim_recent:
+            self.claimed_floor = floor
+        if not in_step or ms <= self._loaded_modseq:
+            self.refresh()
+            return
+        for uid in deleted:
+            self._drop_row(uid)
+        self._put_rows(rows)
+        self._loaded_modseq = self.highestmodseq = ms
+        self.uidnext = int(idx.meta.get("uidnext") or 1)
+        self.uidvalidity = int(idx.meta.get("uidvalidity") or 0)
+        self.version += 1
+
     def _drop_row(self, uid: int) -> None:
         old = self.rows.pop(uid, None)
         self.record_memo.pop(uid, None)
-        if old is not None:
-            self.changed_uids = None
+        if old is not None and self.changed_uids is not None:
+            self.changed_uids.discard(uid)
+            self.removed_uids.add(uid)
         self.in_new.discard(uid)
+        self.deleted.discard(uid)
         for _lo, _hi, ahead in self._ahead.values():
             ahead.pop(uid, None)
         if old is not None:
@@ -561,13 +539,12 @@ class MailboxCore:
             except sqlite3.DatabaseError as e:
                 self.reset_index(f"index file {self.index_path} is unreadable ({e})")
                 return
-            idx = self.index
+            meta = self.index.meta  # as refresh() just read it
             subs = []
             now = self.clock()
             for sub in SUBDIRS:
-                stored = idx.get_meta("stamp_" + sub)
-                stamp = dir_stamp(os.path.join(self.path, sub))
-                if force or bad or needs_listing(stored, stamp, now):
+                stamp = dir_stamp(self.sub_paths[sub])
+                if force or bad or needs_listing(meta.get("stamp_" + sub), stamp, now):
                     subs.append(sub)
             if subs:
                 with self.locked():
@@ -576,7 +553,7 @@ class MailboxCore:
     # ------------------------------------------------------ own changes
     def stamps_before(self, subs: Iterable[str]) -> dict[str, tuple[int, int, int] | None]:
         """Directory stamps before our own change; caller holds :meth:`locked`."""
-        return {sub: dir_stamp(os.path.join(self.path, sub)) for sub in subs}
+        return {sub: dir_stamp(self.sub_paths[sub]) for sub in subs}
 
     def own_stamps(self, before: dict[str, tuple[int, int, int] | None]) -> dict[str, str]:
         """Index meta values recording our own change since ``before`` (see :mod:`.scan`).
@@ -585,11 +562,11 @@ class MailboxCore:
         next sync lists it. Caller holds :meth:`locked` and writes the result
         in the same index transaction as the rows it changed.
         """
-        idx = self.index
+        meta = self.index.meta  # current: refreshed under the lock, stamps change only under it
         out = {}
         for sub, b in before.items():
-            after = dir_stamp(os.path.join(self.path, sub))
-            value = own_change_stamp(idx.get_meta("stamp_" + sub), b, after)
+            after = dir_stamp(self.sub_paths[sub])
+            value = own_change_stamp(meta.get("stamp_" + sub), b, after)
             if value is not None:
                 out["stamp_" + sub] = value
         return out

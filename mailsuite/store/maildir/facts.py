@@ -133,7 +133,7 @@ def parse_blobs(read: Callable[[], Any]) -> dict[str, bytes]:
         return {}
     try:
         msg = read()
-        return {"env": msg.envelope().to_json(), "bs": msg.bodystructure().to_json()}
+        return {"env": msg.envelope().to_blob(), "bs": msg.bodystructure().to_blob()}
     except (AttributeError, NotImplementedError, ImportError):
         # The message package is mid-construction; the cache just stays empty.
         return {}

@@ -81,6 +81,11 @@ class IndexDB:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        # The meta table as last read by load_meta() plus this connection's own
+        # committed writes; readers needing a value another process may have
+        # changed since then call load_meta() (or get_meta()) first.
+        self.meta: dict[str, str] = {}
+        self._meta_writes: dict[str, str] = {}  # set in the open transaction
         # NORMAL: a cache may lose its last transactions on power loss, never its consistency.
         self.conn = connect(path, "NORMAL")
         self.conn.executescript(_SCHEMA)
@@ -97,23 +102,50 @@ class IndexDB:
             pass
 
     def get_meta(self, key: str) -> str | None:
+        """One meta value as stored now (a statement of its own; see :meth:`load_meta`)."""
         row = self.conn.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
         return str(row[0]) if row else None
 
+    def load_meta(self) -> dict[str, str]:
+        """Read the whole meta table (a handful of rows) into :attr:`meta` with one statement.
+
+        Inside a read transaction it is consistent with the rows read there;
+        outside one it is a consistent snapshot of its own.
+        """
+        self.meta = {str(k): str(v) for k, v in self.conn.execute("SELECT k, v FROM meta")}
+        return self.meta
+
     def set_meta(self, key: str, value: object) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, str(value)))
+        self.set_metas({key: value})
+
+    def set_metas(self, values: dict[str, object]) -> None:
+        """Write several meta values with one statement; :attr:`meta` has them once committed."""
+        if not values:
+            return
+        items = [(k, str(v)) for k, v in values.items()]
+        self.conn.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", items)
+        if self.conn.in_transaction:
+            self._meta_writes.update(items)
+        else:
+            self.meta.update(items)
 
     def begin(self) -> None:
+        self._meta_writes.clear()
         self.conn.execute("BEGIN IMMEDIATE")
 
     def begin_read(self) -> None:
         # A deferred transaction: one consistent snapshot for several SELECTs (WAL).
+        self._meta_writes.clear()
         self.conn.execute("BEGIN")
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
+        if self._meta_writes:
+            self.meta.update(self._meta_writes)
+            self._meta_writes.clear()
 
     def rollback(self) -> None:
+        self._meta_writes.clear()
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 

@@ -8,6 +8,7 @@ rewritten in place. UIDs are assigned under Dovecot's uidlist lock.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from mailsuite.errors import ErrorKind, MailError
 from mailsuite.store.api import (
     DELETED,
+    SEEN,
     SYSTEM_FLAGS,
     CopyResult,
     FlagMode,
@@ -36,18 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MaildirMailbox"]
 
-_WRITE_CHUNK_BYTES = 1 << 16
 EXCLUSIVE_LOCK_FILE = "mailsuite-exclusive.lock"
 PENDING_BLOBS_MAX = 256
-MAX_INTERNAL_DATE = 253402300800.0  # 10000-01-01: IMAP date-time has four year digits
-
-
-def _temp_error(what: str, e: OSError) -> MailError:
-    return MailError(
-        ErrorKind.TEMP,
-        "Internal error occurred. Refer to server log for more information.",
-        f"{what}: {e.strerror or e}",
-    )
 
 
 class MaildirMailbox:
@@ -89,25 +81,38 @@ class MaildirMailbox:
     def snapshot(self) -> MailboxSnapshot:
         core = self._core
         core.sync()
+        claimed = None
         if not self._readonly and core.in_new:
             from mailsuite.store.maildir.seen import move_seen_to_cur
 
-            move_seen_to_cur(core)  # the client is about to hear of them (see .seen)
+            # The client is about to hear of them (see .seen); the \Recent claim
+            # rides along in the same index transaction.
+            move_seen_to_cur(core, claim_recent=True)
+            claimed = core.claimed_floor
         with core.rlock:
-            if not self._readonly:
-                self._claim_recent()
             records = records_of(core)
-            uids = {r.uid for r in records} if self._recent else set()
-            self._recent &= uids
+            if not self._readonly:
+                if claimed is not None:
+                    self._add_recent(records, claimed)
+                self._claim_recent(records)
+            if self._recent:
+                rows = core.rows
+                self._recent = {u for u in self._recent if u in rows}
             return MailboxSnapshot(self._name, core.uidvalidity, core.uidnext, core.highestmodseq,
                                    records, frozenset(self._recent))  # fmt: skip
 
-    def _claim_recent(self) -> None:
+    def _add_recent(self, records: tuple[MessageRecord, ...], floor: int) -> None:
+        # records is sorted by UID: the recent ones are its tail.
+        i = bisect.bisect_left(records, floor, key=_uid_of)
+        self._recent.update(r.uid for r in records[i:])
+
+    def _claim_recent(self, records: tuple[MessageRecord, ...]) -> None:
         # RFC 3501 2.3.2: a message is \Recent in exactly one session. The floor
         # moves in one SQLite write transaction, which other processes serialise on.
         core = self._core
         idx = core.index
-        floor = int(idx.get_meta("recent_uid") or core.uidnext)
+        # The meta table as the sync just read it; re-read inside the write transaction.
+        floor = int(idx.meta.get("recent_uid") or core.uidnext)
         if floor >= core.uidnext:
             return
         idx.begin()
@@ -118,22 +123,33 @@ class MaildirMailbox:
         except BaseException:
             idx.rollback()
             raise
-        self._recent.update(u for u in core.rows if u >= floor)
+        self._add_recent(records, floor)
 
     def status(self) -> MailboxStatus:
         core = self._core
         core.sync()
         with core.rlock:
-            floor = int(core.index.get_meta("recent_uid") or core.uidnext)
-            rows = core.rows.values()
+            floor = int(core.index.meta.get("recent_uid") or core.uidnext)  # as synced
+            memo = core.status_memo
+            if memo is None or memo[:2] != (core.version, floor):
+                # Counted once per change of the records, not at every STATUS/LIST-STATUS.
+                # No keyword contains a backslash (RFC 3501 atom): the test finds \Seen only.
+                rows = core.rows.values()
+                memo = core.status_memo = (
+                    core.version,
+                    floor,
+                    sum(1 for u in core.rows if u >= floor),
+                    sum(1 for r in rows if SEEN not in r.flags),
+                    sum(r.vsize for r in rows),
+                )
             return MailboxStatus(
                 messages=len(core.rows),
-                recent=sum(1 for u in core.rows if u >= floor) + len(self._recent),
+                recent=memo[2] + len(self._recent),
                 uidnext=core.uidnext,
                 uidvalidity=core.uidvalidity,
-                unseen=sum(1 for r in rows if "\\Seen" not in r.flags.split(" ")),
+                unseen=memo[3],
                 highestmodseq=core.highestmodseq,
-                size=sum(r.vsize for r in rows),
+                size=memo[4],
             )
 
     def vanished_since(self, modseq: int) -> list[int]:
@@ -208,7 +224,7 @@ class MaildirMailbox:
         blob = self._cached(uid, "env")
         if blob is not None:
             try:
-                return Envelope.from_json(blob)
+                return Envelope.from_blob(blob)
             except ValueError as e:
                 self._undecodable(uid, "env", e)
         return self.message(uid).envelope()
@@ -219,7 +235,7 @@ class MaildirMailbox:
         blob = self._cached(uid, "bs")
         if blob is not None:
             try:
-                return BodyStructure.from_json(blob)
+                return BodyStructure.from_blob(blob)
             except ValueError as e:
                 self._undecodable(uid, "bs", e)
         return self.message(uid).bodystructure()
@@ -247,109 +263,10 @@ class MaildirMailbox:
         flags: Iterable[str] = (),
         internal_date: float | None = None,
     ) -> int:
+        from mailsuite.store.maildir.append import append_message
+
         self._writable()
-        fl = check_flags(flags)
-        core = self._core
-        if internal_date is not None and not 0 <= internal_date < MAX_INTERNAL_DATE:
-            raise MailError(ErrorKind.PARAMS, "Invalid internal date", f"{internal_date!r}")
-        if isinstance(data, bytes | bytearray | memoryview):
-            self._check_quota(len(data))
-        tmp = os.path.join(core.path, "tmp", core.names.new_base(0, 0).split(",")[0])
-        builder = FactsBuilder()
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as e:
-            raise _temp_error(f"create({tmp}) failed ({core.where()})", e) from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                if isinstance(data, bytes | bytearray | memoryview):
-                    builder.feed(bytes(data))
-                    f.write(data)
-                else:
-                    while chunk := data.read(_WRITE_CHUNK_BYTES):
-                        builder.feed(chunk)
-                        f.write(chunk)
-                f.flush()
-                if core.fsync:
-                    os.fsync(f.fileno())
-            if internal_date is not None:
-                # Maildir keeps INTERNALDATE as the file's mtime (as Dovecot does).
-                os.utime(tmp, (internal_date, internal_date))
-            facts = builder.result()
-            self._check_quota(facts.psize)
-            uid = self._commit_new(tmp, facts, fl)
-        except OSError as e:
-            raise _temp_error(f"saving a message failed ({core.where()})", e) from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        core.notify()
-        return uid
-
-    def _check_quota(self, size: int) -> None:
-        q = self._core.quota
-        if q is None or not (q.storage_limit or q.message_limit):
-            return
-        used, count = q.usage()
-        if (q.storage_limit and used + size > q.storage_limit) or (
-            q.message_limit and count + 1 > q.message_limit
-        ):
-            raise MailError(
-                ErrorKind.NO_QUOTA,
-                "Quota exceeded (mailbox for user is full)",
-                f"quota exceeded: {used}+{size} bytes of {q.storage_limit}, {count}+1 messages "
-                f"of {q.message_limit} ({self._core.where()})",
-            )
-
-    def _commit_new(self, tmp: str, facts: Any, flags: frozenset[str]) -> int:
-        core = self._core
-        base = core.names.new_base(facts.psize, facts.vsize)
-        with core.locked():
-            core.refresh()
-            dl = DotLock.acquire(core.uidlist_path, fsync=core.fsync)
-            try:
-                ul, _ = core.load_uidlist()
-                kwmap = core.keyword_letters(frozenset(f for f in flags if f not in SYSTEM_FLAGS))
-                letters = letters_for(flags, kwmap.get)
-                sub = "cur" if letters else "new"
-                name = join_name(base, letters) if letters else base
-                final = os.path.join(core.path, sub, name)
-                before = core.stamps_before((sub,))
-                # rename is atomic within one file system; tmp/ and new/ share it.
-                os.rename(tmp, final)
-                if core.fsync:
-                    fsync_dir(os.path.join(core.path, sub))
-                stamps = core.own_stamps(before)
-                uid = ul.nextuid
-                ul.nextuid += 1
-                ul.records[uid] = ("", base)
-                ms = int(core.index.get_meta("highestmodseq") or 0) + 1
-                st = core.state
-                st.begin()
-                st.reserve_modseq(ms)
-                st.add_hashes([(uid, facts.sha1, facts.psize)])
-                st.commit()
-                core.write_uidlist(dl, ul, added=[uid])
-            finally:
-                dl.release()
-            idate = os.stat(final).st_mtime
-            row = IndexRow(uid, name, sub, " ".join(sorted(flags)), ms, facts.psize, facts.vsize,
-                           idate)  # fmt: skip
-            blobs = [(uid, "hdr", header_blob(facts.header))]
-            blobs += [(uid, k, v) for k, v in self._parse_file(final).items()]
-            self._commit_rows([row], blobs, ms, uidnext=ul.nextuid, uidvalidity=ul.uidvalidity,
-                              stamps=stamps)  # fmt: skip
-        if core.quota is not None:
-            core.quota.add(facts.psize, 1)
-        return uid
-
-    def _parse_file(self, path: str) -> dict[str, bytes]:
-        def read() -> Any:
-            from mailsuite.message import Message
-
-            return Message.from_path(path)
-
-        return parse_blobs(read)
+        return append_message(self._core, data, check_flags(flags), internal_date)
 
     def _commit_rows(
         self,
@@ -362,26 +279,13 @@ class MaildirMailbox:
         uidvalidity: int | None = None,
         stamps: dict[str, str] | None = None,
     ) -> None:
-        core = self._core
-        idx = core.index
-        idx.begin()
-        try:
-            idx.upsert(rows)
-            idx.delete(deleted)
-            idx.put_blobs(blobs)
-            idx.set_meta("highestmodseq", ms)
-            for key, value in (stamps or {}).items():
-                # Our own renames/creates: the next sync need not list these directories.
-                idx.set_meta(key, value)
-            if uidnext is not None:
-                idx.set_meta("uidnext", uidnext)
-            if uidvalidity is not None:
-                idx.set_meta("uidvalidity", uidvalidity)
-            idx.commit()
-        except BaseException:
-            idx.rollback()
-            raise
-        core.refresh()
+        """Write our own change to the index; caller holds ``core.locked()`` (``commit_rows``)."""
+        meta: dict[str, object] = dict(stamps or {})
+        if uidnext is not None:
+            meta["uidnext"] = uidnext
+        if uidvalidity is not None:
+            meta["uidvalidity"] = uidvalidity
+        self._core.commit_rows(rows, blobs, ms, deleted, meta)
 
     def set_flags(
         self,
@@ -395,10 +299,11 @@ class MaildirMailbox:
         fl = check_flags(flags)
         core = self._core
         wanted = sorted(set(uids))
-        core.sync()
         with core.locked():
-            core.refresh()
-            existing = {k.lower(): k for k in core.keywords() if k}
+            # One sync under the lock: it is also the refresh the change starts from.
+            core.sync()
+            kws_all = core.keywords()
+            existing = {k.lower(): k for k in kws_all if k}
             # Keywords match case-insensitively an existing spelling (RFC 3501 2.3.2).
             fl = frozenset(existing.get(f.lower(), f) if f not in SYSTEM_FLAGS else f for f in fl)
             kwmap: dict[str, str] = {}
@@ -410,8 +315,8 @@ class MaildirMailbox:
                         kwmap = core.keyword_letters(kws)
                     finally:
                         dl.release()
-            ms = int(core.index.get_meta("highestmodseq") or 0) + 1
-            kws_all = core.keywords()
+                    kws_all = core.keywords()
+            ms = int(core.index.meta.get("highestmodseq") or 0) + 1  # refreshed under the lock
             letter_of = {k: chr(97 + i) for i, k in enumerate(kws_all) if k}
             letter_of.update(kwmap)
             changed: list[IndexRow] = []
@@ -419,6 +324,7 @@ class MaildirMailbox:
             missing: list[int] = []
             extra: tuple[MessageRecord, ...] = ()
             before = core.stamps_before(SUBDIRS)
+            cur_dir = core.sub_paths["cur"]
             for uid in wanted:
                 row = core.rows.get(uid)
                 if row is None:
@@ -438,17 +344,14 @@ class MaildirMailbox:
                 p = parse_name(row.name)
                 name = join_name(p.base, letters_for(new, letter_of.get, keep=p.letters))
                 try:
-                    os.rename(core.file_path(row), os.path.join(core.path, "cur", name))
+                    os.rename(core.file_path(row), os.path.join(cur_dir, name))
                 except FileNotFoundError:
                     missing.append(uid)  # renamed or removed by someone else since our sync
                     continue
                 changed.append(IndexRow(uid, name, "cur", " ".join(sorted(new)), ms, row.psize,
                                         row.vsize, row.idate))  # fmt: skip
             if changed:
-                st = core.state
-                st.begin()
-                st.reserve_modseq(ms)
-                st.commit()
+                core.state.reserve_modseq(ms)  # no statement while under the known ceiling
                 stamps = core.own_stamps(before) if not missing else None
                 self._commit_rows(changed, [], ms, stamps=stamps)
             if missing and _retry:
@@ -467,14 +370,18 @@ class MaildirMailbox:
         self._writable()
         core = self._core
         only = None if uids is None else set(uids)
-        core.sync()
         with core.locked():
-            core.refresh()
+            core.sync()  # under the lock: also the refresh the expunge starts from
+            # Flags are space-separated and no keyword contains a backslash
+            # (RFC 3501 atom), so a substring test finds exactly \Deleted.
             rows = [
-                r
-                for u, r in sorted(core.rows.items())
-                if DELETED in r.flags.split(" ") and (only is None or u in only)
+                row
+                for u in core.deleted
+                if (row := core.rows.get(u)) is not None
+                and DELETED in row.flags
+                and (only is None or u in only)
             ]
+            rows.sort()
             done = self._remove(rows)
         if done:
             core.notify()
@@ -500,14 +407,18 @@ class MaildirMailbox:
                 ul.records.pop(r.uid, None)
             if core.fsync:
                 for sub in {r.dir for r in rows}:
-                    fsync_dir(os.path.join(core.path, sub))
-            ms = int(core.index.get_meta("highestmodseq") or 0) + 1
+                    fsync_dir(core.sub_paths[sub])
+            ms = int(core.index.meta.get("highestmodseq") or 0) + 1  # refreshed under the lock
             st = core.state
             st.begin()
-            st.reserve_modseq(ms)
-            st.add_vanished((r.uid, ms) for r in rows)
-            st.commit()
-            core.write_uidlist(dl, ul)
+            try:
+                st.reserve_modseq(ms)
+                st.add_vanished((r.uid, ms) for r in rows)
+                st.commit()
+            except BaseException:
+                st.rollback()
+                raise
+            core.write_uidlist(dl, ul, removed=[r.uid for r in rows])
             stamps = core.own_stamps(before) if before is not None else None
         finally:
             dl.release()
@@ -561,6 +472,10 @@ def _unlink_renamed(path: str, base: str) -> None:
                     os.unlink(os.path.join(path, sub, name))
                 except FileNotFoundError:
                     pass
+
+
+def _uid_of(rec: MessageRecord) -> int:
+    return rec.uid
 
 
 def _message_from(f: BinaryIO) -> Message:

@@ -101,19 +101,21 @@ def records_of(core: MailboxCore) -> tuple[MessageRecord, ...]:
 
     ``core.record_memo`` holds the record of every row; :meth:`MailboxCore.refresh`
     drops the entry of each row it replaces, so only changed rows are rebuilt.
-    When rows were only replaced or added above the highest UID (a STORE, an
-    APPEND, a delivery), the previous tuple is patched instead of rebuilt, so a
-    snapshot after one change costs little more than copying the tuple.
+    When rows were only removed, replaced or added above the highest UID (an
+    EXPUNGE, a STORE, an APPEND, a delivery), the previous tuple is patched
+    instead of rebuilt, so a snapshot after one change costs little more than
+    copying the tuple.
     """
     cached = core.records_cache
     if cached is not None and cached[0] == core.version:
         return cached[1]
     records = None
     if cached is not None and core.changed_uids is not None:
-        records = _patched(core, cached[1], core.changed_uids)
+        records = _patched(core, cached[1], core.changed_uids, core.removed_uids)
     if records is None:
         records = _rebuilt(core)
     core.changed_uids = set()
+    core.removed_uids = set()
     core.records_cache = (core.version, records)
     return records
 
@@ -123,11 +125,20 @@ def _uid(rec: MessageRecord) -> int:
 
 
 def _patched(
-    core: MailboxCore, prev: tuple[MessageRecord, ...], changed: set[int]
+    core: MailboxCore, prev: tuple[MessageRecord, ...], changed: set[int], removed: set[int]
 ) -> tuple[MessageRecord, ...] | None:
-    """``prev`` with the changed rows replaced and new ones appended; None if that cannot do."""
+    """``prev`` without the removed rows, the changed ones replaced and new ones appended.
+
+    Returns None when that cannot do (the caller rebuilds the whole tuple).
+    An EXPUNGE of a few messages so costs a copy of the tuple, not a record
+    per message.
+    """
     out = list(prev)
-    top = prev[-1].uid if prev else 0
+    for uid in sorted(removed, reverse=True):
+        i = bisect.bisect_left(out, uid, key=_uid)
+        if i < len(out) and out[i].uid == uid:
+            del out[i]
+    top = out[-1].uid if out else 0
     memo, rows = core.record_memo, core.rows
     fresh = []
     for uid in changed:

@@ -40,25 +40,32 @@ __all__ = ["MOVE_BATCH", "move_seen_to_cur"]
 MOVE_BATCH = 2000
 
 
-def move_seen_to_cur(core: MailboxCore, limit: int | None = None) -> int:
+def move_seen_to_cur(
+    core: MailboxCore, limit: int | None = None, claim_recent: bool = False
+) -> int:
     """Move up to ``limit`` (default ``MOVE_BATCH``) messages from ``new/`` to ``cur/``.
 
     Takes the mailbox's locks itself; the caller holds none of them.
 
+    Args:
+        claim_recent: also move the \\Recent floor up to UIDNEXT in the same
+            index transaction (see :meth:`MailboxCore.commit_rows`); the floor
+            it had is then in ``core.claimed_floor``.
+
     Returns:
         How many messages were moved.
     """
+    core.claimed_floor = None
     with core.locked():
         core.refresh()
         pending = sorted(core.in_new)[: limit or MOVE_BATCH]
         if not pending:
             return 0
-        idx = core.index
         before = core.stamps_before(SUBDIRS)
-        ms = int(idx.get_meta("highestmodseq") or 0) + 1
+        ms = int(core.index.meta.get("highestmodseq") or 0) + 1  # refreshed under the lock
         moved: list[IndexRow] = []
         raced = False
-        new_dir, cur_dir = os.path.join(core.path, "new"), os.path.join(core.path, "cur")
+        new_dir, cur_dir = core.sub_paths["new"], core.sub_paths["cur"]
         for uid in pending:
             row = core.rows.get(uid)
             if row is None or row.dir != "new":
@@ -85,24 +92,7 @@ def move_seen_to_cur(core: MailboxCore, limit: int | None = None) -> int:
         if core.fsync:
             fsync_dir(cur_dir)
             fsync_dir(new_dir)
-        st = core.state
-        st.begin()
-        try:
-            st.reserve_modseq(ms)
-            st.commit()
-        except BaseException:
-            st.rollback()
-            raise
-        stamps = {} if raced else core.own_stamps(before)
-        idx.begin()
-        try:
-            idx.upsert(moved)
-            idx.set_meta("highestmodseq", ms)
-            for key, value in stamps.items():
-                idx.set_meta(key, value)
-            idx.commit()
-        except BaseException:
-            idx.rollback()
-            raise
-        core.refresh()
+        core.state.reserve_modseq(ms)  # no statement while under the known ceiling
+        stamps: dict[str, object] = {} if raced else dict(core.own_stamps(before))
+        core.commit_rows(moved, [], ms, meta=stamps, claim_recent=claim_recent)
     return len(moved)

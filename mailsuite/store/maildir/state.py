@@ -1,13 +1,16 @@
 """The durable, non-rebuildable state of one mailbox: ``mailsuite-state.sqlite``.
 
 Everything here would be lost for good if the file went away, so it is kept
-apart from the index/cache (which may be deleted at any time) and written
-with ``synchronous=FULL``:
+apart from the index/cache (which may be deleted at any time), and every
+commit that records the first two below syncs the WAL before it returns
+(what ``synchronous=FULL`` does):
 
 * the MODSEQ ceiling: no MODSEQ at or below it was ever handed out *above*
   it, so a rebuilt index starts above it and MODSEQ stays monotonic
   (RFC 7162 section 3.1.1). It is raised in steps of ``MODSEQ_RESERVE`` so
-  a flag change costs a durable write only once per step;
+  a flag change costs a durable write only once per step; the ceiling last
+  known is kept in memory (it only ever grows), so a MODSEQ below it costs
+  no statement at all;
 * expunged UIDs with the MODSEQ of their expunge (QRESYNC VANISHED);
 * the SHA-1 of every message file, recorded when it is delivered or first
   seen, to detect a damaged file later.
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 __all__ = ["StateDB", "STATE_FILE", "MODSEQ_RESERVE"]
 
@@ -49,13 +53,25 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 
 class StateDB:
-    """The durable per-mailbox state. Callers serialise access (one thread at a time)."""
+    """The durable per-mailbox state. Callers serialise access (one thread at a time).
+
+    The connection runs at ``synchronous=NORMAL``; a transaction that writes
+    what must never be lost (a MODSEQ ceiling, vanished UIDs) fdatasyncs the
+    WAL itself before :meth:`commit` returns, which is what ``FULL`` would do
+    at that commit, without switching the level twice per transaction. A
+    write made outside :meth:`begin`/:meth:`commit` runs in a transaction of
+    its own, synced the same way.
+    """
 
     def __init__(self, path: str, fsync: bool = True) -> None:
         self.path = path
         self._fsync = fsync
         self._must_sync = False  # this transaction writes what must never be lost
-        self.conn = connect(path, "FULL" if fsync else "OFF")
+        # The highest ceiling known to be on disk. It only ever grows (every
+        # process only raises it), so a MODSEQ at or below it needs no write.
+        self._ceiling = 0
+        self._pending_ceiling = 0  # raised in the open transaction, known once committed
+        self.conn = connect(path, "NORMAL" if fsync else "OFF")
         self.conn.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -63,24 +79,42 @@ class StateDB:
 
     def modseq_ceiling(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k='modseq_ceiling'").fetchone()
-        return int(row[0]) if row else 0
-
-    def reserve_modseq(self, needed: int) -> int:
-        """Make sure the ceiling is at least ``needed``; returns the ceiling."""
-        ceiling = self.modseq_ceiling()
-        if needed <= ceiling:
-            return ceiling
-        ceiling = needed + MODSEQ_RESERVE
-        self._must_sync = True  # RFC 7162 3.1.1: MODSEQ must never go back after a crash
-        self.conn.execute(
-            "INSERT OR REPLACE INTO meta (k, v) VALUES ('modseq_ceiling', ?)", (ceiling,)
-        )
+        ceiling = int(row[0]) if row else 0
+        if not self.conn.in_transaction:  # inside one it may be our own uncommitted raise
+            self._ceiling = max(self._ceiling, ceiling)
         return ceiling
 
+    def covers(self, needed: int) -> bool:
+        """Whether ``needed`` is known to be at or below the durable ceiling (no I/O)."""
+        return needed <= self._ceiling
+
+    def reserve_modseq(self, needed: int) -> int:
+        """Make sure the ceiling is at least ``needed``; returns the ceiling.
+
+        Costs no statement while ``needed`` is under the ceiling this object
+        knows; otherwise the ceiling is read again (another process may have
+        raised it) and raised when still too low.
+        """
+        if needed <= self._ceiling:
+            return self._ceiling
+        with self._transaction():
+            ceiling = self.modseq_ceiling()
+            if needed <= ceiling:
+                self._pending_ceiling = max(self._pending_ceiling, ceiling)
+                return ceiling
+            ceiling = needed + MODSEQ_RESERVE
+            self._must_sync = True  # RFC 7162 3.1.1: MODSEQ must never go back after a crash
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (k, v) VALUES ('modseq_ceiling', ?)", (ceiling,)
+            )
+            self._pending_ceiling = ceiling
+            return ceiling
+
     def add_hashes(self, rows: Iterable[tuple[int, str, int]]) -> None:
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO hashes (uid, sha1, size) VALUES (?, ?, ?)", rows
-        )
+        with self._transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO hashes (uid, sha1, size) VALUES (?, ?, ?)", rows
+            )
 
     def hash_of(self, uid: int) -> tuple[str, int] | None:
         row = self.conn.execute("SELECT sha1, size FROM hashes WHERE uid=?", (uid,)).fetchone()
@@ -98,9 +132,14 @@ class StateDB:
 
     def add_vanished(self, rows: Iterable[tuple[int, int]]) -> None:
         rows = list(rows)
-        self._must_sync = True
-        self.conn.executemany("INSERT OR REPLACE INTO vanished (uid, modseq) VALUES (?, ?)", rows)
-        self.conn.executemany("DELETE FROM hashes WHERE uid=?", [(u,) for u, _ in rows])
+        if not rows:
+            return
+        with self._transaction():
+            self._must_sync = True
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vanished (uid, modseq) VALUES (?, ?)", rows
+            )
+            self.conn.executemany("DELETE FROM hashes WHERE uid=?", [(u,) for u, _ in rows])
 
     def vanished_since(self, modseq: int) -> list[int]:
         return [
@@ -110,27 +149,33 @@ class StateDB:
             )
         ]
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Inside the caller's transaction, nothing; outside one, a transaction of its own."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
     def begin(self) -> None:
         self._must_sync = False
-        if self._fsync:
-            # The level cannot change inside a transaction, so it is lowered here
-            # and commit() syncs the WAL itself when the transaction needs it.
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._restore_level()
-            raise
+        self._pending_ceiling = 0
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
-        try:
-            self.conn.execute("COMMIT")
-            if self._fsync and self._must_sync:
-                # What FULL does at commit: the WAL holding this transaction on disk.
-                # (A checkpoint run by this commit has synced the database file.)
-                self._sync_wal()
-        finally:
-            self._restore_level()
+        self.conn.execute("COMMIT")
+        if self._fsync and self._must_sync:
+            # What FULL does at commit: the WAL holding this transaction on disk.
+            # (A checkpoint run by this commit has synced the database file.)
+            self._sync_wal()
+        self._must_sync = False
+        self._ceiling = max(self._ceiling, self._pending_ceiling)
 
     def _sync_wal(self) -> None:
         try:
@@ -142,12 +187,8 @@ class StateDB:
         finally:
             os.close(fd)
 
-    def _restore_level(self) -> None:
-        # Writes outside begin()/commit() (autocommit) stay FULL.
-        if self._fsync and not self.conn.in_transaction:
-            self.conn.execute("PRAGMA synchronous=FULL")
-
     def rollback(self) -> None:
+        self._pending_ceiling = 0
+        self._must_sync = False
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-        self._restore_level()

@@ -44,7 +44,9 @@ _idle: OrderedDict[str, MailboxCore] = OrderedDict()
 
 def _make_dirs(path: str) -> None:
     for sub in ("cur", "new", "tmp"):
-        os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
+        sub_path = os.path.join(path, sub)
+        if not os.path.isdir(sub_path):  # one stat in the common case
+            os.makedirs(sub_path, mode=0o700, exist_ok=True)
 
 
 class MaildirStore:
@@ -244,8 +246,14 @@ class MaildirStore:
             raise MailError(ErrorKind.NOT_FOUND, "Mailbox doesn't exist", self._where(name))
         core = self._acquire_core(name, path)
         mbox = MaildirMailbox(core, name, readonly, lambda: _release_core(path))
+        if core.still_loaded():
+            # Open in this process already (or recently): every call that needs
+            # the disk's latest state syncs by itself (snapshot, status, STORE,
+            # EXPUNGE) or refreshes under the lock (APPEND), so opening adds no
+            # sync of its own; a SELECT syncs once, an LMTP delivery not at all.
+            return mbox
         try:
-            core.sync()
+            core.sync()  # the first load: UIDs for files found before anything is added
         except BaseException:
             mbox.close()
             raise
@@ -338,6 +346,7 @@ def _release_core(path: str) -> None:
             old.records_cache = None
             old.changed_uids = None
             old.in_new.clear()
+            old.deleted.clear()
 
 
 def _forget_core(path: str) -> None:

@@ -2,8 +2,9 @@
 
 Runs under the mailbox's locks when a directory stamp changed. Files whose
 name the index already knows cost one dict lookup; only new or renamed
-files are parsed; a file new to us is read once (SHA-1, CRLF size, header
-cache) unless its hash is already recorded and its name carries ``,W=``.
+files are parsed; a file new to us is read (SHA-1, CRLF size, header cache)
+only when its name lacks ``,W=`` (the CRLF size): otherwise the name and one
+``stat`` give its record, and its SHA-1 is recorded by ``mailsuite index check``.
 Every change gets one new MODSEQ; removed files become VANISHED.
 """
 
@@ -87,7 +88,10 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
         hashes: list[tuple[int, str, int]] = []
         blobs: list[tuple[int, str, bytes]] = []
         added_size = added_count = 0
-        fresh = [b for b in unmatched if b not in rows_by_base]
+        # Files that will be read (no ,W= in the name) and may need their hash looked up.
+        fresh = [
+            b for b, (_sub, _n, p) in unmatched.items() if b not in rows_by_base and p.vsize is None
+        ]
         hashed = core.state.hashed_uids() if len(fresh) >= _HASHES_BULK_AT else None
         flags_by_letters: dict[str, str] = {}  # few distinct letter sets: compute each once
         for n, (base, (sub, name, p)) in enumerate(unmatched.items()):
@@ -112,16 +116,21 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
             if not stat.S_ISREG(st.st_mode):
                 continue  # a stray directory or device is not a message: no UID for it
             found = ul_by_base.get(base)
-            known = False  # a SHA-1 is recorded: no need to read the file for it
-            if found is not None:
-                if hashed is not None:
-                    known = found in hashed
-                else:
-                    known = core.state.hash_of(found) is not None
             psize = p.size if p.size is not None else st.st_size
             vsize = p.vsize
             facts = None
-            if not known or vsize is None:
+            known = True  # a SHA-1 is recorded (or the file is not read now)
+            if vsize is None:
+                # Only a name without ",W=" makes us read the file (for its CRLF size).
+                # A listed file is never read just to hash it: a first SELECT of a big
+                # Maildir filled by Dovecot, mutt or a migration reads names only, as
+                # Dovecot does; `mailsuite index check` records the missing SHA-1s.
+                if found is not None:
+                    known = found in hashed if hashed is not None else (
+                        core.state.hash_of(found) is not None
+                    )  # fmt: skip
+                else:
+                    known = False
                 try:
                     facts = facts_of_file(full)
                 except OSError as e:
@@ -139,12 +148,11 @@ def _scan(core: MailboxCore, subs: list[str], bad: set[int]) -> None:
                 ul.nextuid += 1
                 ul.records[uid] = ("", base)
                 ul_changed = True
+                added_size += psize  # a new message, not one Dovecot counted
+                added_count += 1
             if facts is not None:
                 if not known:
                     hashes.append((uid, facts.sha1, facts.psize))
-                    if found is None:  # a new message, not one Dovecot counted
-                        added_size += facts.psize
-                        added_count += 1
                 blobs.append((uid, "hdr", header_blob(facts.header)))
             flags_s = flags_by_letters.get(p.letters)
             if flags_s is None:

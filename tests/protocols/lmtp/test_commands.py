@@ -129,3 +129,16 @@ def test_quoted_local_part_is_quoted_again_in_the_address() -> None:
     assert cmd.recipient.local == 'john "jd" doe'
     assert cmd.recipient.address == '"john \\"jd\\" doe"@example.org'
     assert Path("a.b", "x.y").address == "a.b@x.y"
+
+
+@pytest.mark.parametrize("line", [b"NOOP \x01", b"NOOP \x7f", b"RCPT TO:<a\x1fb@example.org>"])
+def test_control_characters_are_refused(line: bytes) -> None:
+    """A command line with a control character (other than TAB) gets 501 5.5.2."""
+    with pytest.raises(CommandError) as err:
+        parse_command(line)
+    assert (err.value.reply.code, err.value.reply.enhanced) == (501, "5.5.2")
+
+
+def test_tab_is_not_a_refused_control_character() -> None:
+    """TAB is the one control character a command line may carry."""
+    assert isinstance(parse_command(b"NOOP \tignored"), Noop)

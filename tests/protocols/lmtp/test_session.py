@@ -6,6 +6,7 @@ tested for real in tests/delivery and over sockets in test_server.py.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -220,3 +221,116 @@ def test_pipelined_rcpt_lookups_overlap_and_keep_rcpt_order() -> None:
     assert run_deferred(data).replies[0].code == 354
     replies = h.body(b"x\r\n")
     assert [r.text for r in replies] == ["alice Saved", "carol Saved"]
+
+
+def test_deliveries_start_together_and_replies_keep_rcpt_order() -> None:
+    """All copies are stored at once; replies go out in RCPT order, a failure only in its own."""
+    backend = HoldingBackend()
+    backend.users = {"alice", "bob", "carol"}
+    h = Harness(backend)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "RCPT TO:<bob@x>")
+    h.codes("RCPT TO:<carol@x>", "DATA")
+    h.session.body(b"Subject: s\r\n\r\nbody\r\n")
+    emitted: list[Reply] = []
+    finished = Deferred.fromCoroutine(h.session.body_end(emitted.append))
+    assert len(backend.waiting) == 3  # all three deliveries started before any finished
+    (da, _), (db, _), (dc, _) = backend.waiting
+    dc.callback(Reply.of(250, "2.0.0", "carol Saved"))
+    db.errback(RuntimeError("disk on fire"))
+    assert emitted == [] and not finished.called  # alice's reply comes first
+    da.callback(Reply.of(250, "2.0.0", "alice Saved"))
+    assert [(r.code, r.text) for r in emitted] == [
+        (250, "alice Saved"),
+        (451, "Temporary internal error, try again later"),
+        (250, "carol Saved"),
+    ]
+    assert finished.called
+    assert h.codes("MAIL FROM:<>") == [(250, "2.1.0")]
+
+
+def test_commands_needing_no_wait_are_answered_without_a_deferred() -> None:
+    """handle() answers at once unless a RCPT lookup is still running, then DATA waits for it."""
+    backend = SlowLookupBackend()
+    h = Harness(backend)
+    assert isinstance(h.session.handle(parse_command(b"LHLO c")), Step)
+    assert isinstance(h.session.handle(parse_command(b"MAIL FROM:<a@b.c>")), Step)
+    h.session.handle(parse_command(b"RCPT TO:<alice@x>"))
+    data = h.session.handle(parse_command(b"DATA"))
+    assert isinstance(data, Deferred) and not data.called
+    [(_, lookup)] = backend.lookups
+    lookup.callback((Reply.of(250, "2.1.5", "OK"), "alice"))
+    assert run_deferred(data).replies[0].code == 354
+
+
+class HeldPool:
+    """A thread pool stand-in the test runs by hand: calls wait until run_all()."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, Deferred[Any]]] = []
+
+    def __call__(self, f: Any, *args: Any) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        self.calls.append((lambda: f(*args), d))
+        return d
+
+    def run_all(self) -> None:
+        while self.calls:
+            f, d = self.calls.pop(0)
+            try:
+                result = f()
+            except Exception as e:  # noqa: BLE001 - handed to the Deferred
+                d.errback(e)
+            else:
+                d.callback(result)
+
+
+class BigSpoolBackend(TableBackend):
+    def __init__(self, spool_dir: str) -> None:
+        super().__init__({"alice"})
+        self.spool_dir = spool_dir
+
+    def new_spool(self) -> Any:
+        from mailsuite.delivery.spool import Spool
+
+        return Spool(self.spool_dir, memory_bytes=1024, background_writes=True)
+
+
+def test_large_body_is_written_by_the_pool_and_reading_waits_when_behind(tmp_path: Any) -> None:
+    """Spool file writes run in the pool; body() asks to stop reading while too much is queued."""
+    from mailsuite.protocols.lmtp import session as session_module
+
+    pool = HeldPool()
+    backend = BigSpoolBackend(str(tmp_path))
+    h = Harness(backend, max_message_bytes=50 * 1024 * 1024, run_blocking=pool)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "DATA")
+    chunk = b"x" * 78 + b"\r\n"
+    data = chunk * (session_module.SPOOL_QUEUE_MAX_BYTES // len(chunk) + 10)
+    waits = [h.session.body(data[i : i + 65536]) for i in range(0, len(data), 65536)]
+    assert os.listdir(tmp_path) == []  # nothing written on this (the reactor's) thread
+    assert len(pool.calls) == 1  # one flush at a time
+    wait = next(w for w in waits if w is not None)
+    assert not wait.called
+    pool.run_all()
+    assert wait.called and len(os.listdir(tmp_path)) == 1
+    emitted: list[Reply] = []
+    done = h.session.end_of_body(emitted.append)
+    assert isinstance(done, Deferred)
+    steps: list[Any] = []
+    done.addBoth(steps.append)
+    assert steps == [] and emitted == []  # finish() waits for the pool
+    pool.run_all()
+    assert len(steps) == 1 and [r.code for r in emitted] == [250]
+    assert backend.delivered[0][2] == data
+    assert os.listdir(tmp_path) == []  # the spool file is gone with the transaction
+
+
+def test_a_spool_write_failure_tempfails_every_recipient(tmp_path: Any) -> None:
+    """When the spool file cannot be written, each recipient gets 451 4.3.0 and nothing is kept."""
+    backend = BigSpoolBackend(str(tmp_path / "missing"))
+    backend.users = {"alice", "bob"}
+    h = Harness(backend, max_message_bytes=50 * 1024 * 1024)
+    h.codes("LHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<alice@x>", "RCPT TO:<bob@x>", "DATA")
+    replies = h.body(b"y" * 600_000)
+    assert [(r.code, r.enhanced) for r in replies] == [(451, "4.3.0"), (451, "4.3.0")]
+    assert backend.delivered == []
+    assert h.codes("MAIL FROM:<>") == [(250, "2.1.0")]

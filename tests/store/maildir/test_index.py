@@ -55,3 +55,25 @@ def test_rows_since_returns_only_newer_records(tmp_path: Path) -> None:
     idx.commit()
     good, bad = idx.rows_since(3)
     assert [r.uid for r in good] == [9] and bad == []
+
+
+def test_meta_writes_are_remembered_once_committed_and_forgotten_on_rollback(
+    tmp_path: Path,
+) -> None:
+    """The in-memory meta table follows commits, ignores rollbacks and reloads in one statement."""
+    idx = IndexDB(str(tmp_path / "i.sqlite"))
+    idx.begin()
+    idx.set_metas({"uidnext": 5, "highestmodseq": 7})
+    assert "uidnext" not in idx.meta  # not yet committed
+    idx.commit()
+    assert idx.meta["uidnext"] == "5" and idx.meta["highestmodseq"] == "7"
+    idx.begin()
+    idx.set_meta("uidnext", 9)
+    idx.rollback()
+    assert idx.meta["uidnext"] == "5" and idx.get_meta("uidnext") == "5"
+    other = IndexDB(str(tmp_path / "i.sqlite"))
+    other.set_meta("uidnext", 11)  # another process
+    assert idx.meta["uidnext"] == "5"  # until reloaded
+    seen: list[str] = []
+    idx.conn.set_trace_callback(seen.append)
+    assert idx.load_meta()["uidnext"] == "11" and len(seen) == 1

@@ -52,7 +52,7 @@ def test_patched_snapshots_match_fresh_ones_after_every_kind_of_change(
 def test_flag_change_and_append_patch_instead_of_rebuilding(
     store: MaildirStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A STORE or an APPEND does not rebuild every record of the mailbox."""
+    """A STORE, an APPEND or an EXPUNGE does not rebuild every record of the mailbox."""
     from mailsuite.store.maildir import records
 
     mbox = store.open_mailbox("INBOX")
@@ -76,4 +76,9 @@ def test_flag_change_and_append_patch_instead_of_rebuilding(
     mbox.set_flags([2], ["\\Deleted"], FlagMode.ADD)
     mbox.expunge()
     assert mbox.snapshot().messages == fresh_records(store).messages
-    assert rebuilt == [1]
+    top = mbox.snapshot().messages[-1].uid
+    mbox.set_flags([1, top], ["\\Deleted"], FlagMode.ADD)
+    mbox.expunge()
+    mbox.append(msg(10))
+    assert mbox.snapshot().messages == fresh_records(store).messages
+    assert rebuilt == []

@@ -193,3 +193,47 @@ def test_stray_directory_in_cur_gets_no_uid(store: MaildirStore) -> None:
         mbox.core.sync(force=True)
     snap = mbox.snapshot()
     assert [r.uid for r in snap.messages] == [1] and snap.uidnext == 2
+
+
+def test_file_with_sizes_in_its_name_is_listed_without_reading_it(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file named with ,S= and ,W= (as Dovecot names them) is indexed from its name alone,
+    and `index check` records its SHA-1 afterwards."""
+    from mailsuite.store.maildir import integrity
+
+    mbox = store.open_mailbox("INBOX")
+    mbox.append(msg(1))
+    data = msg(2)
+    name = f"1700000000.M1P1.host,S={len(data)},W=4242"
+    Path(store.root, "new", name).write_bytes(data)
+    read: list[str] = []
+    real = sync.facts_of_file
+
+    def spy(path: str):  # type: ignore[no-untyped-def]
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(sync, "facts_of_file", spy)
+    [_, rec] = mbox.snapshot().messages
+    assert read == []
+    assert rec.rfc822_size == 4242  # from the name: the file was not read
+    assert store.quota().messages == 2
+    core = mbox.core
+    assert core.state.hash_of(rec.uid) is None
+    assert mbox.header_fields(rec.uid)["subject"] == ["message 2"]  # made from the file now
+    monkeypatch.undo()
+    integrity.check_mailbox(mbox)
+    assert core.state.hash_of(rec.uid) is not None
+
+
+def test_file_without_w_in_its_name_is_read_once_for_its_size_and_hash(
+    store: MaildirStore,
+) -> None:
+    """A plain Maildir name gives no CRLF size: the file is read, sized and hashed."""
+    mbox = store.open_mailbox("INBOX")
+    data = b"Subject: bare\n\nline one\nline two\n"
+    Path(store.root, "new", "1700000001.M2P2.host").write_bytes(data)
+    [rec] = mbox.snapshot().messages
+    assert rec.rfc822_size == len(data) + data.count(b"\n")
+    assert mbox.core.state.hash_of(rec.uid) is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
+from ..wire.framer import LiteralSink
 from ..wire.reader import MODSEQ_MAX, ParseError, Reader
 from ..wire.seqset import SequenceSet
 from .base import AUTHED_OR_SELECTED, Command, State
@@ -255,11 +256,13 @@ class AppendMessage:
     """One message of an APPEND: flags, internal date (POSIX seconds or None) and octets.
 
     ``binary`` is true when it came as a literal8 (RFC 3516 APPEND ~{n}).
+    ``data`` is the octets, or for a large message the framer's spool of them
+    (the server closes it after the command).
     """
 
     flags: tuple[str, ...]
     internal_date: float | None
-    data: bytes
+    data: bytes | LiteralSink
     binary: bool = False
 
 
@@ -293,7 +296,7 @@ class Append(Command):
             if not r.is_literal():
                 raise ParseError("Expected the message as a literal")
             binary = r.peek() == b"~"
-            data = r.literal(allow_nul=True, allow_literal8=True)
+            data = r.message_literal()
             messages.append(AppendMessage(flags, when, data, binary))
             if len(messages) > APPEND_MAX_MESSAGES:
                 raise ParseError(f"More than {APPEND_MAX_MESSAGES} messages in one APPEND")

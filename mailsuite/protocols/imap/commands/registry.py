@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from ..wire.framer import LiteralSink
 from ..wire.reader import ParseError, Reader
 from .base import BadCommand, Command
 from .connection import (
@@ -110,11 +111,14 @@ GENERIC_BAD: Final = "Invalid arguments"
 _NAME: Final = re.compile(rb"[A-Za-z0-9\-.]{1,32}")
 
 
-def parse_command(data: bytes) -> Command | BadCommand | None:
+def parse_command(
+    data: bytes, spooled: Mapping[int, LiteralSink] | None = None
+) -> Command | BadCommand | None:
     """Parse one framed command (from :class:`~..wire.framer.Framer`).
 
     Never raises: anything a client sends yields a command or a
-    :class:`BadCommand` saying precisely what is wrong.
+    :class:`BadCommand` saying precisely what is wrong. ``spooled`` is the
+    framer's ``CommandBytes.spooled`` (large APPEND messages kept on disk).
 
     Returns:
         The command; a BadCommand to answer (BAD, or NO where an RFC says so);
@@ -125,7 +129,7 @@ def parse_command(data: bytes) -> Command | BadCommand | None:
     tag = b"*"
     name = b""
     try:
-        r = Reader(data)
+        r = Reader(data, 0, spooled)
         try:
             tag = r.tag()
         except ParseError:

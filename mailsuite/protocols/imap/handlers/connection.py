@@ -198,8 +198,7 @@ async def _auth_result(
         return _gone(logout)
     session.logged_in(username, store, logout)
     # RFC 3501 7.1: the capabilities change at login; say them so the client need not ask.
-    caps = r.code_capability(session.capabilities())
-    return Outcome(r.tagged(tag, OK, "Logged in", caps))
+    return Outcome(r.tagged(tag, OK, "Logged in", session.capability_code()))
 
 
 def _gone(logout: Callable[[], object] | None) -> Outcome:

@@ -17,6 +17,7 @@ from mailsuite.store.api import (
     INBOX,
     Mailbox,
     MailboxInfo,
+    MailboxSnapshot,
     MailboxStatus,
     MailStore,
 )
@@ -300,21 +301,34 @@ def _append(
     message: c.AppendMessage,
     selected: Mailbox | None,
     uidvalidity: int | None,
-) -> tuple[int, int]:
-    """Blocking: store the message durably; return (UIDVALIDITY, UID).
+) -> tuple[int, int, MailboxSnapshot | None]:
+    """Blocking: store the message durably; return (UIDVALIDITY, UID, snapshot).
 
     ``selected`` is the session's own writable handle when the target is the
-    selected mailbox: appending through it spares opening (and syncing) another.
+    selected mailbox: appending through it spares opening (and syncing) another,
+    and the snapshot the session's sync after the command needs (RFC 3501 6.3.11:
+    the new EXISTS) is taken in the same thread hop; otherwise it is None.
+
+    A large message comes spooled by the framer: the store reads the spool
+    file in chunks, and it is closed here, in the pool thread, as soon as
+    the store is done (freeing a big file can take the kernel a while; the
+    server's close after the command is then a no-op).
     """
-    mailbox = selected if selected is not None else store.open_mailbox(name)
+    body = message.data
     try:
-        uid = mailbox.append(message.data, message.flags, message.internal_date)
-        if not uidvalidity:
-            uidvalidity = mailbox.status().uidvalidity
-        return uidvalidity, uid
+        mailbox = selected if selected is not None else store.open_mailbox(name)
+        try:
+            data = body if isinstance(body, bytes) else body.open()
+            uid = mailbox.append(data, message.flags, message.internal_date)
+            if not uidvalidity:
+                uidvalidity = mailbox.status().uidvalidity
+            return uidvalidity, uid, (mailbox.snapshot() if selected is not None else None)
+        finally:
+            if selected is None:
+                mailbox.close()
     finally:
-        if selected is None:
-            mailbox.close()
+        if not isinstance(body, bytes):
+            body.close()
 
 
 async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
@@ -328,7 +342,7 @@ async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
         own = sel.mailbox
         known = sel.view.uidvalidity
     try:
-        uidvalidity, uid = await session.run(
+        uidvalidity, uid, fresh = await session.run(
             _append, session.require_store(), cmd.mailbox, cmd.messages[0], own, known
         )
     except MailError as e:
@@ -340,5 +354,7 @@ async def do_append(session: ImapSession, cmd: c.Append) -> Outcome:
             detail=e.detail,
         )
         return _mail_no(cmd.tag, e, trycreate=True)
+    if fresh is not None and session.selected is sel:
+        session.fresh = fresh  # the sync after this command reports it (EXISTS)
     code = r.code_appenduid(uidvalidity, [uid])
     return Outcome(r.tagged(cmd.tag, OK, "Append completed.", code))

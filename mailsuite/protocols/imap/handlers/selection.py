@@ -3,6 +3,7 @@ UID EXPUNGE (RFC 3501 6.3.1-6.3.2 and 6.4.1-6.4.3, RFC 3691, RFC 4315 2.1)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from mailsuite.store.api import SEEN, SYSTEM_FLAGS, Mailbox, MailboxSnapshot, MailStore
@@ -23,14 +24,35 @@ __all__ = ["do_check", "do_close", "do_expunge", "do_select", "do_uid_expunge", 
 READ_ONLY_TEXT: Final = "Mailbox is read-only."
 
 
-def _open(store: MailStore, name: str, readonly: bool) -> tuple[Mailbox, MailboxSnapshot]:
-    """Blocking: open the mailbox and take its snapshot in one thread hop."""
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """What SELECT needs, all made in the thread hop (O(messages), not on the reactor)."""
+
+    mailbox: Mailbox
+    snapshot: MailboxSnapshot
+    view: SelectedView
+    defined: list[str]  # system flags, then every keyword in use (RFC 3501 7.2.6)
+    first_unseen: int  # 0: none
+
+
+def _open(store: MailStore, name: str, readonly: bool, condstore: bool, qresync: bool) -> _Opened:
+    """Blocking: open the mailbox, take its snapshot and build the session's view of it."""
     mailbox = store.open_mailbox(name, readonly)
     try:
-        return mailbox, mailbox.snapshot()
+        snapshot = mailbox.snapshot()
     except BaseException:
         mailbox.close()
         raise
+    view = SelectedView(snapshot, condstore=condstore, qresync=qresync)
+    keywords: set[str] = set()
+    first_unseen = 0
+    for seq, rec in enumerate(snapshot.messages, 1):
+        if rec.flags - SYSTEM_FLAGS:
+            keywords.update(rec.flags - SYSTEM_FLAGS)
+        if not first_unseen and SEEN not in rec.flags:
+            first_unseen = seq
+    defined = sorted(SYSTEM_FLAGS) + sorted(keywords)
+    return _Opened(mailbox, snapshot, view, defined, first_unseen)
 
 
 async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
@@ -51,18 +73,13 @@ async def do_select(session: ImapSession, cmd: c.Select) -> Outcome:
         condstore.enable(session, [condstore.CONDSTORE])
     store = session.require_store()
     readonly = type(cmd).readonly
-    mailbox, snapshot = await session.run(_open, store, cmd.mailbox, readonly)
-    view = SelectedView(snapshot, condstore=session.condstore, qresync=session.qresync)
+    opened = await session.run(
+        _open, store, cmd.mailbox, readonly, session.condstore, session.qresync
+    )
+    mailbox, snapshot, view = opened.mailbox, opened.snapshot, opened.view
+    defined, first_unseen = opened.defined, opened.first_unseen
     readonly = readonly or mailbox.readonly
     session.select(Selected(mailbox, view, readonly))
-    keywords: set[str] = set()
-    first_unseen = 0
-    for seq, rec in enumerate(snapshot.messages, 1):
-        if rec.flags - SYSTEM_FLAGS:
-            keywords.update(rec.flags - SYSTEM_FLAGS)
-        if not first_unseen and SEEN not in rec.flags:
-            first_unseen = seq
-    defined = sorted(SYSTEM_FLAGS) + sorted(keywords)
     out = session.out
     out.write(data.flags(defined))
     if readonly:

@@ -121,8 +121,12 @@ def encode_text(text: str) -> bytes:
     RFC 3501 ``text`` is 1*TEXT-CHAR: CR and LF would end the response early,
     and text starting with "[" would read as a response code.
     """
-    clean = "".join(c if " " <= c <= "~" else " " if c in "\r\n\t" else "?" for c in text)
-    clean = clean.strip() or "Done"
+    if text.isascii() and text.isprintable():
+        # The usual case (our own fixed texts): every character is already in " ".."~".
+        clean = text.strip() or "Done"
+    else:
+        clean = "".join(c if " " <= c <= "~" else " " if c in "\r\n\t" else "?" for c in text)
+        clean = clean.strip() or "Done"
     if clean.startswith("["):
         clean = " " + clean
     return clean.encode("ascii")

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
 
 from mailsuite.limits import IMAP_MAX_PAREN_DEPTH
 from mailsuite.util.utf7 import MUTF7Error, decode_mutf7
 
 from .seqset import SequenceSet
+
+if TYPE_CHECKING:
+    from .framer import LiteralSink
 
 __all__ = ["MONTHS", "SYSTEM_FLAGS", "ParseError", "Reader", "decode_mailbox"]
 
@@ -65,14 +69,19 @@ class Reader:
     Args:
         data: one framed command (literals inline, final CRLF removed).
         pos: where to start reading.
+        spooled: the framer's spooled literals (``CommandBytes.spooled``): offset
+            right after a literal header -> the sink holding its octets.
     """
 
-    __slots__ = ("data", "pos", "depth")
+    __slots__ = ("data", "pos", "depth", "spooled")
 
-    def __init__(self, data: bytes, pos: int = 0) -> None:
+    def __init__(
+        self, data: bytes, pos: int = 0, spooled: Mapping[int, LiteralSink] | None = None
+    ) -> None:
         self.data = data
         self.pos = pos
         self.depth = 0
+        self.spooled = spooled
 
     # -- basics --------------------------------------------------------------
 
@@ -100,7 +109,10 @@ class Reader:
     def take(self, token: bytes) -> bool:
         """Consume ``token`` (case-insensitively) when it comes next."""
         n = len(token)
-        if self.data[self.pos : self.pos + n].upper() == token.upper():
+        # Exact bytes first (spaces, parentheses, upper-case names); then any case.
+        if self.data.startswith(token, self.pos) or (
+            self.data[self.pos : self.pos + n].upper() == token.upper()
+        ):
             self.pos += n
             return True
         return False
@@ -215,6 +227,9 @@ class Reader:
             raise ParseError("literal8 (~{n}) is not allowed here")
         size = int(m.group(2))
         start = m.end()
+        if self.spooled and start in self.spooled:
+            # Only an APPEND message is spooled (its octets are not in ``data``).
+            raise ParseError(f"A literal of {size} octets is not accepted here")
         if start + size > len(self.data):
             raise ParseError("Literal is shorter than announced")
         value = self.data[start : start + size]
@@ -222,6 +237,20 @@ class Reader:
             raise ParseError("Literal contains NUL")
         self.pos = start + size
         return value
+
+    def message_literal(self) -> bytes | LiteralSink:
+        """An APPEND message: a literal or literal8, inline or spooled by the framer.
+
+        NUL is allowed here (RFC 3516 literal8; a plain literal with NUL is the
+        store's business, as clients do send them).
+        """
+        m = _LITERAL.match(self.data, self.pos)
+        if m is not None and self.spooled:
+            sink = self.spooled.get(m.end())
+            if sink is not None:
+                self.pos = m.end()
+                return sink
+        return self.literal(allow_nul=True, allow_literal8=True)
 
     def is_literal(self) -> bool:
         """True when a literal (or literal8) starts here."""

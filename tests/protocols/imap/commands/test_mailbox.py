@@ -3,6 +3,8 @@ STATUS, APPEND, GETQUOTA, GETQUOTAROOT."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailsuite.protocols.imap.commands import (
@@ -24,6 +26,8 @@ from mailsuite.protocols.imap.commands import (
     Unsubscribe,
     parse_command,
 )
+from mailsuite.protocols.imap.spool import AppendSpool, SpooledLiteral
+from mailsuite.protocols.imap.wire.framer import CommandBytes, Framer
 from mailsuite.protocols.imap.wire.seqset import SequenceSet
 
 RFC3501_APPEND = (
@@ -179,3 +183,62 @@ def test_errors(line: bytes, message: str) -> None:
     result = parse_command(line)
     assert isinstance(result, BadCommand), result
     assert message in result.message
+
+
+def _spooled(tmp_path: Path, stream: bytes) -> tuple[CommandBytes, list[SpooledLiteral]]:
+    """Frame ``stream`` with APPEND literals over 8 octets spooled into ``tmp_path``."""
+    spool = AppendSpool(str(tmp_path), 8)
+    made: list[SpooledLiteral] = []
+
+    def open_sink(size: int) -> SpooledLiteral:
+        made.append(spool.open(size))
+        return made[-1]
+
+    events = Framer(spool=open_sink, spool_min_bytes=8).feed(stream)
+    cmd = events[-1]
+    assert isinstance(cmd, CommandBytes)
+    return cmd, made
+
+
+def test_append_with_spooled_message(tmp_path: Path) -> None:
+    """A spooled APPEND message parses to its spool, with flags and date as usual."""
+    line = b'a APPEND Drafts (\\Draft) "01-Jan-2000 00:00:00 +0000" {12+}\r\n'
+    cmd, made = _spooled(tmp_path, line + b"Hello world!\r\n")
+    parsed = parse_command(cmd.data, cmd.spooled)
+    assert isinstance(parsed, Append)
+    (msg,) = parsed.messages
+    assert msg.flags == ("\\Draft",) and msg.internal_date == 946684800.0
+    assert msg.data is made[0]
+    assert made[0].open().read() == b"Hello world!"
+    cmd.close()
+
+
+def test_literal8_append_with_spooled_message(tmp_path: Path) -> None:
+    """A spooled literal8 (RFC 3516) APPEND is marked binary and keeps its NULs."""
+    cmd, made = _spooled(
+        tmp_path, b"a APPEND x ~{10}\r\n\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\r\n"
+    )
+    parsed = parse_command(cmd.data, cmd.spooled)
+    assert isinstance(parsed, Append) and parsed.messages[0].binary
+    assert made[0].open().read() == bytes(range(10))
+    cmd.close()
+
+
+def test_spooled_literal_as_mailbox_name_is_bad(tmp_path: Path) -> None:
+    """A spooled literal where a mailbox name belongs is BAD, never read as the next bytes."""
+    stream = b"a APPEND {9}\r\n123456789 {3}\r\nabc\r\n"
+    cmd, made = _spooled(tmp_path, stream)
+    assert len(made) == 1
+    parsed = parse_command(cmd.data, cmd.spooled)
+    assert isinstance(parsed, BadCommand)
+    assert b"A literal of 9 octets is not accepted here" in parsed.response()
+    cmd.close()
+
+
+def test_spooled_message_without_spools_is_bad(tmp_path: Path) -> None:
+    """Command bytes whose spooled literal is missing are BAD (literal shorter than announced)."""
+    cmd, _made = _spooled(tmp_path, b"a APPEND x {12}\r\nHello world!\r\n")
+    parsed = parse_command(cmd.data)
+    assert isinstance(parsed, BadCommand)
+    assert b"Literal is shorter than announced" in parsed.response()
+    cmd.close()

@@ -172,3 +172,25 @@ def test_compress_without_a_transport_is_bad(imapenv) -> None:
     session = imapenv.selected()
     assert imapenv.say(session, b"c1 COMPRESS DEFLATE").startswith(b"c1 BAD ")
     assert "COMPRESS=DEFLATE" not in session.capabilities()
+
+
+def test_greeting_follows_what_the_listener_offers(imapenv) -> None:
+    """Sessions alike get the same greeting; STARTTLS and LOGINDISABLED still vary with them."""
+    plain = imapenv.session().greeting()
+    assert imapenv.session().greeting() == plain
+    tls = imapenv.session(tls_available=True).greeting()
+    assert b" STARTTLS" in tls and b" STARTTLS" not in plain
+    remote = imapenv.session(remote_ip="192.0.2.7", secured=False).greeting()
+    assert b" LOGINDISABLED" in remote and b" LOGINDISABLED" not in plain
+
+
+def test_capabilities_after_compress_drop_compress(imapenv) -> None:
+    """Once COMPRESS is active, CAPABILITY no longer offers COMPRESS=DEFLATE (RFC 4978 4)."""
+    session = imapenv.login(compress_available=True)
+    assert b"COMPRESS=DEFLATE" in imapenv.say(session, b"a1 CAPABILITY")
+    outcome = imapenv.send(session, b"a2 COMPRESS DEFLATE")
+    assert outcome.start_compress
+    assert b"COMPRESS=DEFLATE" not in imapenv.say(session, b"a3 CAPABILITY")
+    assert b"COMPRESS=DEFLATE" in imapenv.say(
+        imapenv.login(compress_available=True), b"b CAPABILITY"
+    )

@@ -195,3 +195,51 @@ def test_internal_error_is_serverbug_and_session_survives(imapenv) -> None:
     reply = imapenv.say(session, b"a1 FETCH 1 BODY.PEEK[]")
     assert reply.endswith(b"a1 NO [SERVERBUG] Internal error occurred. Refer to server log.\r\n")
     assert imapenv.say(session, b"a2 FETCH 1 UID").endswith(b"a2 OK Fetch completed.\r\n")
+
+
+def test_cached_items_batch_matches_the_general_renderer(imapenv) -> None:
+    """The batch path for cached and index items writes exactly what render_message writes."""
+    from mailsuite.protocols.imap.commands import FetchAttr
+    from mailsuite.protocols.imap.handlers.fetch import _render_batch, render_message
+
+    imapenv.deliver(MSG, flags=("\\Seen", "$Label1"))
+    imapenv.deliver(MULTI)
+    imapenv.deliver(b"From: M\xc3\xbcller <m@x.de>\r\nSubject: \xe4 8-bit\r\n\r\nbody\r\n")
+    box = imapenv.store().open_mailbox("INBOX")
+    try:
+        recs = box.snapshot().messages
+        # recent / implicit FLAGS / CONDSTORE additions each on for one message.
+        jobs = [(i + 1, r, r.flags, i == 0, i == 1, i == 2) for i, r in enumerate(recs)]
+        for names in (
+            ("ENVELOPE",),
+            ("UID", "FLAGS", "ENVELOPE"),
+            ("BODYSTRUCTURE", "BODY", "RFC822.SIZE", "INTERNALDATE", "MODSEQ", "UID", "FLAGS"),
+        ):
+            attrs = tuple(FetchAttr(n) for n in names)
+            want = b"".join(
+                piece
+                for seq, rec, flags, recent, add_flags, add_cs in jobs
+                for piece in render_message(box, seq, rec, flags, recent, attrs, add_flags, add_cs)
+            )
+            got, skipped = _render_batch(box, jobs, attrs)
+            assert skipped == 0
+            assert b"".join(got) == want
+    finally:
+        box.close()
+
+
+def test_fetch_all_cached_items_in_one_batch(imapenv) -> None:
+    """FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) answers every message, in order, one line each."""
+    for _ in range(3):
+        imapenv.deliver(MSG)
+    session = imapenv.selected()
+    reply = imapenv.say(session, b"a1 FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)")
+    got = lines(reply)
+    assert [line.split(b" (", 1)[0] for line in got[:-1]] == [
+        b"* 1 FETCH",
+        b"* 2 FETCH",
+        b"* 3 FETCH",
+    ]
+    assert got[0].startswith(b"* 1 FETCH (FLAGS (\\Recent) ENVELOPE (")
+    assert got[0].endswith(b" NIL NIL NIL NIL))")
+    assert got[-1] == b"a1 OK Fetch completed."

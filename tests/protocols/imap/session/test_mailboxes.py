@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from twisted.internet.defer import Deferred
+
+from mailsuite.protocols.imap.spool import AppendSpool, SpooledLiteral
+from mailsuite.protocols.imap.wire.framer import CommandBytes, Framer
+
 from .conftest import lines
 
 MSG = b"From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n"
@@ -223,3 +230,69 @@ def test_append_to_own_selected_mailbox(imapenv) -> None:
         b"* 2 RECENT",
         b"a1 OK [APPENDUID %d 2] Append completed." % validity,
     ]
+
+
+def test_append_to_own_selected_mailbox_takes_one_store_hop(imapenv) -> None:
+    """APPEND to the selected mailbox stores and takes the sync's snapshot in one thread hop."""
+    session = imapenv.selected()
+    calls: list[object] = []
+    inner = session.run
+
+    def counting(f, *args, **kwargs):
+        calls.append(f)
+        return inner(f, *args, **kwargs)
+
+    session.run = counting
+    got = lines(imapenv.say(session, b"a1 APPEND INBOX {%d}\r\n" % len(MSG) + MSG))
+    assert got[0] == b"* 1 EXISTS" and got[-1].startswith(b"a1 OK [APPENDUID ")
+    assert len(calls) == 1
+
+
+def _spooled_append(tmp: Path, line: bytes, body: bytes) -> tuple[CommandBytes, SpooledLiteral]:
+    """Frame an APPEND as the server does, its message spooled (threshold: 8 octets)."""
+    spool = AppendSpool(str(tmp / "spool"), 8)
+    made: list[SpooledLiteral] = []
+
+    def open_sink(size: int) -> SpooledLiteral:
+        made.append(spool.open(size))
+        return made[-1]
+
+    events = Framer(spool=open_sink, spool_min_bytes=8).feed(line + body + b"\r\n")
+    cmd = events[-1]
+    assert isinstance(cmd, CommandBytes) and len(made) == 1
+    return cmd, made[0]
+
+
+def test_spooled_append_to_selected_mailbox(imapenv) -> None:
+    """A spooled APPEND to the selected mailbox is stored byte for byte, reported as EXISTS
+    before the tagged OK, and its spool is closed once stored."""
+    session = imapenv.selected()
+    msg = MSG + b"body line\r\n" * 1000
+    cmd, sink = _spooled_append(
+        imapenv.tmp, b"a1 APPEND INBOX (\\Flagged) {%d}\r\n" % len(msg), msg
+    )
+    outcome = imapenv.wait(Deferred.fromCoroutine(session.handle(cmd.data, cmd.spooled)))
+    reply = imapenv.outputs[id(session)].take() + outcome.line
+    assert reply.startswith(b"* 1 EXISTS\r\n") and b"a1 OK [APPENDUID " in reply
+    assert sink.closed
+    box = imapenv.store().open_mailbox("INBOX", readonly=True)
+    (rec,) = box.snapshot().messages
+    assert rec.flags == frozenset({"\\Flagged"})
+    with box.open_message(rec.uid) as f:
+        assert f.read() == msg
+
+
+def test_spool_failure_is_no_unavailable(imapenv) -> None:
+    """A spool that could not be written gets NO [UNAVAILABLE] with a neutral text; nothing is
+    stored and the session goes on."""
+    session = imapenv.login()
+    (imapenv.tmp / "spool").write_bytes(b"")  # a file where the directory should be
+    cmd, sink = _spooled_append(imapenv.tmp, b"a1 APPEND INBOX {%d}\r\n" % len(MSG), MSG)
+    outcome = imapenv.wait(Deferred.fromCoroutine(session.handle(cmd.data, cmd.spooled)))
+    assert outcome.line == (
+        b"a1 NO [UNAVAILABLE] Internal error occurred. Refer to server log for more "
+        b"information.\r\n"
+    )
+    assert sink.closed
+    assert imapenv.store().open_mailbox("INBOX", readonly=True).snapshot().messages == ()
+    assert imapenv.say(session, b"a2 NOOP") == b"a2 OK NOOP completed.\r\n"

@@ -150,3 +150,23 @@ def test_selected_mailbox_deleted_elsewhere(imapenv) -> None:
         out
         == b"a1 OK NOOP completed.\r\n* BYE Selected mailbox was deleted, have to disconnect.\r\n"
     )
+
+
+def test_select_builds_its_view_in_one_store_hop(imapenv) -> None:
+    """SELECT opens, snapshots and numbers the mailbox in one thread hop, CONDSTORE included."""
+    imapenv.deliver(MSG, flags=("\\Seen",))
+    imapenv.deliver(MSG)
+    session = imapenv.login()
+    calls: list[object] = []
+    inner = session.run
+
+    def counting(f, *args, **kwargs):
+        calls.append(f)
+        return inner(f, *args, **kwargs)
+
+    session.run = counting
+    got = lines(imapenv.say(session, b"a1 SELECT INBOX (CONDSTORE)"))
+    assert b"* OK [UNSEEN 2] First unseen." in got
+    assert got[-1] == b"a1 OK [READ-WRITE] Select completed."
+    assert len(calls) == 1
+    assert session.selected.view.condstore and session.selected.view.exists == 2

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import random
+from pathlib import Path
 
 import pytest
 
-from mailsuite.message import Address, BodyStructure, Envelope
+from mailsuite.message import Address, BodyStructure, Envelope, Message
+from mailsuite.protocols.imap.wire.encode import encode_internaldate, encode_string
 from mailsuite.protocols.imap.wire.fetchrender import (
     literal_header,
     partial_range,
@@ -189,3 +192,92 @@ def test_simple_items() -> None:
     tz = datetime.timezone(datetime.timedelta(hours=-7))
     assert render_internaldate(837596665, tz) == b'"17-Jul-1996 02:44:25 -0700"'
     assert render_modseq(624140003) == b"(624140003)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain words",
+        'say "hi"',
+        "back\\slash",
+        "tab\there",
+        "del\x7f",
+        "ctl\x01",
+        "M\udcc3\udcbcller",
+        "M\u00fcller",
+        "NIL",
+        "x" * 1024,
+        "x" * 1025,
+    ],
+)
+def test_header_text_quoting_follows_encode_string(text: str) -> None:
+    """Header text is quoted or sent as a literal exactly as encode_string decides."""
+    env = Envelope(None, text, None, None, None, None, None, None, None, None)
+    raw = text.encode("utf-8", "surrogateescape")
+    assert (
+        render_envelope(env) == b"(NIL " + encode_string(raw) + b" NIL NIL NIL NIL NIL NIL NIL NIL)"
+    )
+
+
+def test_rendering_is_kept_on_the_value() -> None:
+    """A second rendering of the same envelope or structure returns the kept bytes."""
+    env = Envelope("d", "s", (GRAY,), (GRAY,), None, None, None, None, None, None)
+    first = render_envelope(env)
+    assert render_envelope(env) is first and env.memo is first
+    mixed = BodyStructure("multipart", "mixed", parts=(TEXT,))
+    body = render_body(mixed, extensible=False)
+    structure = render_body(mixed)
+    assert body != structure
+    assert render_body(mixed, extensible=False) is body and render_body(mixed) is structure
+    fresh = BodyStructure("multipart", "mixed", parts=(TEXT,))
+    assert render_body(fresh) == structure and render_body(fresh, extensible=False) == body
+
+
+def test_parameters_as_lists_still_render() -> None:
+    """Parameters built as lists (unhashable) render the same as tuples."""
+    listed = BodyStructure("text", "plain", params=[["charset", "utf-8"]], size=1, lines=1)  # type: ignore[arg-type]
+    tupled = BodyStructure("text", "plain", params=(("charset", "utf-8"),), size=1, lines=1)
+    assert render_body(listed) == render_body(tupled)
+
+
+CORPUS = Path(__file__).resolve().parents[3] / "message" / "corpus"
+CORPUS_FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".txt", ".eml"))
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_cached_forms_render_like_the_parsed_message(path: Path) -> None:
+    """ENVELOPE, BODY and BODYSTRUCTURE from either cache form are the parsed message's bytes."""
+    msg = Message.from_bytes(path.read_bytes())
+    env, bs = msg.envelope(), msg.bodystructure()
+    want = (render_envelope(env), render_body(bs), render_body(bs, extensible=False))
+    for load_env, load_bs, blob_env, blob_bs in (
+        (Envelope.from_blob, BodyStructure.from_blob, env.to_blob(), bs.to_blob()),
+        (Envelope.from_blob, BodyStructure.from_blob, env.to_json(), bs.to_json()),
+        (Envelope.from_json, BodyStructure.from_json, env.to_json(), bs.to_json()),
+    ):
+        got_env, got_bs = load_env(blob_env), load_bs(blob_bs)
+        assert (
+            render_envelope(got_env),
+            render_body(got_bs),
+            render_body(got_bs, extensible=False),
+        ) == want
+
+
+def test_flags_from_frozensets_and_other_iterables_agree() -> None:
+    """FLAGS is the same for a frozenset (kept encoding) and any other iterable, \\Recent or not."""
+    flags = frozenset({"\\Seen", "$Junk", "\\Answered"})
+    for recent in (False, True, False):
+        assert render_flags(flags, recent=recent) == render_flags(list(flags), recent=recent)
+    assert render_flags(flags, recent=True) == b"(\\Answered \\Seen \\Recent $Junk)"
+
+
+def test_utc_internaldate_matches_encode_internaldate() -> None:
+    """The UTC fast path gives encode_internaldate's bytes across the whole range."""
+    rng = random.Random(3501)
+    stamps = [0, 59, 86_399, 951_782_400, 2**31 - 1, 2**31, 253_402_300_799, 1e9 + 0.9]
+    stamps += [rng.uniform(0, 253_402_300_799) for _ in range(2000)]
+    for ts in stamps:
+        assert render_internaldate(ts) == encode_internaldate(ts)
+    assert render_internaldate(837_571_465) == b'"17-Jul-1996 02:44:25 +0000"'
+    assert render_internaldate(0) == b'" 1-Jan-1970 00:00:00 +0000"'

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
+from mailsuite.protocols.imap.spool import AppendSpool, SpooledLiteral
 from mailsuite.protocols.imap.wire.framer import (
     CommandBytes,
     Event,
@@ -184,3 +186,139 @@ def test_huge_literal_size_digits() -> None:
     """A literal size with absurdly many digits is not a literal header and cannot overflow."""
     data = b"a LOGIN {" + b"9" * 40 + b"}\r\n"
     assert Framer().feed(data) == [CommandBytes(data[:-2])]
+
+
+# -- large APPEND literals go to a spool -------------------------------------------
+
+SPOOL_MIN = 16  # literals over this many octets in an APPEND are spooled in these tests
+BIG = b"Subject: big\r\n\r\n" + b"0123456789" * 5  # 66 octets, CRLFs and digits
+
+
+def spooling_framer(tmp_path: Path, **kw: int) -> tuple[Framer, list[SpooledLiteral]]:
+    """A framer spooling into real spool files under ``tmp_path``; the list gets every one."""
+    spool = AppendSpool(str(tmp_path), SPOOL_MIN)
+    spool.prepare()
+    made: list[SpooledLiteral] = []
+
+    def open_sink(size: int) -> SpooledLiteral:
+        made.append(spool.open(size))
+        return made[-1]
+
+    return Framer(spool=open_sink, spool_min_bytes=SPOOL_MIN, **kw), made
+
+
+def spooled_octets(cmd: CommandBytes, offset: int) -> bytes:
+    return cmd.spooled[offset].open().read()
+
+
+@pytest.mark.parametrize("split", ["whole", "bytewise", "random"])
+def test_large_append_literal_goes_to_the_spool(tmp_path: Path, split: str) -> None:
+    """An APPEND literal over the threshold is spooled whole; the command keeps only its header."""
+    framer, made = spooling_framer(tmp_path)
+    stream = b"a APPEND INBOX (\\Seen) {66}\r\n" + BIG + b"\r\nb NOOP\r\n"
+    if split == "whole":
+        events = framer.feed(stream)
+    elif split == "bytewise":
+        events = feed_bytewise(framer, stream)
+    else:
+        events = feed_random(framer, stream, 7)
+    header = b"a APPEND INBOX (\\Seen) {66}\r\n"
+    assert events == [NeedLiteral(b"a", 66, True), CommandBytes(header), CommandBytes(b"b NOOP")]
+    cmd = events[1]
+    assert isinstance(cmd, CommandBytes)
+    assert list(cmd.spooled) == [len(header)]
+    assert spooled_octets(cmd, len(header)) == BIG
+    assert len(made) == 1 and not made[0].closed
+    cmd.close()
+    assert made[0].closed
+
+
+def test_small_append_literal_stays_in_memory(tmp_path: Path) -> None:
+    """An APPEND literal up to the threshold stays inline, with no spool opened."""
+    framer, made = spooling_framer(tmp_path)
+    events = framer.feed(b"a APPEND INBOX {16+}\r\n" + b"x" * 16 + b"\r\n")
+    assert events == [
+        NeedLiteral(b"a", 16, False),
+        CommandBytes(b"a APPEND INBOX {16+}\r\n" + b"x" * 16),
+    ]
+    assert made == [] and not events[1].spooled  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "line", [b"a LOGIN {66}", b"a SEARCH TEXT {66}", b"a XAPPEND x {66}", b"a UID APPEND {66}"]
+)
+def test_other_commands_keep_large_literals_inline(tmp_path: Path, line: bytes) -> None:
+    """Only APPEND spools: a large literal of any other command stays in the command bytes."""
+    framer, made = spooling_framer(tmp_path)
+    events = framer.feed(line + b"\r\n" + BIG + b"\r\n")
+    assert events[-1] == CommandBytes(line + b"\r\n" + BIG)
+    assert made == []
+
+
+def test_second_spooled_literal_has_its_own_offset(tmp_path: Path) -> None:
+    """Two large messages in one APPEND (RFC 3502 syntax) each get a spool at their offset."""
+    framer, made = spooling_framer(tmp_path)
+    first = b"a append x {66+}\r\n"
+    second = b" (\\Flagged) {66+}\r\n"
+    events = framer.feed(first + BIG + second + BIG[::-1] + b"\r\n")
+    cmd = events[-1]
+    assert isinstance(cmd, CommandBytes)
+    assert cmd.data == first + second
+    assert sorted(cmd.spooled) == [len(first), len(first) + len(second)]
+    assert spooled_octets(cmd, len(first)) == BIG
+    assert spooled_octets(cmd, len(first) + len(second)) == BIG[::-1]
+    cmd.close()
+    assert all(s.closed for s in made)
+
+
+def test_literal_limit_counts_spooled_octets(tmp_path: Path) -> None:
+    """Spooled octets count toward the literal limit; the refused command's spool is closed."""
+    framer, made = spooling_framer(tmp_path, max_literal_bytes=100)
+    events = framer.feed(b"a APPEND x {66+}\r\n" + BIG + b" {40}\r\nb NOOP\r\n")
+    assert events == [
+        NeedLiteral(b"a", 66, False),
+        LiteralTooLarge(b"a", 40, 100, False),
+        CommandBytes(b"b NOOP"),
+    ]
+    assert len(made) == 1 and made[0].closed
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_too_long_line_after_spooled_literal_closes_the_spool(
+    tmp_path: Path, bytewise: bool
+) -> None:
+    """A line over the limit after a spooled literal drops the command and closes its spool."""
+    framer, made = spooling_framer(tmp_path, max_line_bytes=40)
+    feed = (lambda data: feed_bytewise(framer, data)) if bytewise else framer.feed
+    events = feed(b"a APPEND x {66+}\r\n" + BIG + b" " + b"y" * 50 + b"\r\nb NOOP\r\n")
+    assert events == [NeedLiteral(b"a", 66, False), LineTooLong(b"a", 40), CommandBytes(b"b NOOP")]
+    assert len(made) == 1 and made[0].closed
+
+
+def test_input_overflow_after_spooled_literal_closes_the_spool(tmp_path: Path) -> None:
+    """A line past the hard limit after a spooled literal ends the framer and closes the spool."""
+    framer, made = spooling_framer(tmp_path, max_line_bytes=40, hard_max_line_bytes=60)
+    events = framer.feed(b"a APPEND x {66+}\r\n" + BIG + b" " + b"y" * 70)
+    assert events == [NeedLiteral(b"a", 66, False), InputOverflow(60)]
+    assert len(made) == 1 and made[0].closed
+
+
+def test_close_mid_literal_closes_the_spool(tmp_path: Path) -> None:
+    """Closing the framer in the middle of a spooled literal (client gone) closes its spool."""
+    framer, made = spooling_framer(tmp_path)
+    framer.feed(b"a APPEND x {66}\r\n" + BIG[:30])
+    assert framer.in_literal and framer.pending
+    assert len(made) == 1 and made[0].written == 30 and not made[0].closed
+    framer.close()
+    assert made[0].closed
+    assert framer.feed(BIG[30:] + b"\r\n") == []
+
+
+def test_literal_header_text_inside_a_spooled_literal_is_data(tmp_path: Path) -> None:
+    """A spooled literal's octets are never read as lines, even when they look like commands."""
+    framer, made = spooling_framer(tmp_path)
+    body = (b"b NOOP\r\nc APPEND y {99}\r\n" * 3)[:66]
+    events = feed_bytewise(framer, b"a APPEND x {66}\r\n" + body + b"\r\nd NOOP\r\n")
+    assert events[1:] == [CommandBytes(b"a APPEND x {66}\r\n"), CommandBytes(b"d NOOP")]
+    assert spooled_octets(events[1], 17) == body  # type: ignore[arg-type]
+    assert len(made) == 1
