@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -109,13 +111,36 @@ def test_directory_is_an_error(tmp_path: Path) -> None:
 
 def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
     """A script the server may not read raises SieveError naming the path."""
-    if os.geteuid() == 0:
-        pytest.skip("root reads every file")
     path = tmp_path / "secret.sieve"
     write(path, "keep;")
     path.chmod(0)
-    with pytest.raises(SieveError, match="cannot read"):
-        ScriptCache().get(str(path))
+    if os.geteuid() != 0:
+        with pytest.raises(SieveError, match="cannot read") as info:
+            ScriptCache().get(str(path))
+        assert str(path) in str(info.value)
+        return
+    # Root reads every file: check as an unprivileged user in a child process (CI
+    # runs as root), in a directory that user can reach (pytest's are root-only).
+    shared = Path(tempfile.mkdtemp(prefix="sieve-unreadable-", dir="/var/tmp"))
+    shared.chmod(0o755)
+    path = shared / "secret.sieve"
+    write(path, "keep;")
+    path.chmod(0)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 3
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            ScriptCache().get(str(path))
+            code = 1  # read it anyway
+        except SieveError as e:
+            code = 0 if "cannot read" in str(e) and str(path) in str(e) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    shutil.rmtree(shared)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_cache_is_bounded(tmp_path: Path) -> None:
