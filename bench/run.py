@@ -209,13 +209,19 @@ def main(argv: list[str] | None = None) -> int:
             srv, manifest, profile, args.quick, args.duration, args.idle, args.op_timeout
         )
 
+    interrupted = False
     try:
-        records += _measure(args, servers, workloads, ctx_for)
+        _measure(args, servers, workloads, ctx_for, records)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM in a long full-size run: the rounds measured so far still
+        # make a table (cells are medians of the rounds each has), marked as such.
+        interrupted = True
+        say("interrupted: writing what was measured so far")
     finally:
         for srv in servers:
             srv.stop()
-    _write(args, profile, records)
-    return 0
+    _write(args, profile, records, interrupted)
+    return 130 if interrupted else 0
 
 
 def _measure(
@@ -223,9 +229,9 @@ def _measure(
     servers: list[Server],
     workloads: list[str],
     ctx_for: Callable[[Server], Context],
-) -> list[Record]:
-    """The cold SELECTs, then every round; returns the records."""
-    records: list[Record] = []
+    records: list[Record],
+) -> None:
+    """The cold SELECTs, then every round, appending to ``records`` as they come."""
     broken: set[str] = set()
     for srv in servers:
         try:
@@ -291,10 +297,11 @@ def _measure(
             pss = max(s.peak_pss_bytes for s in samplers) / 1e6
             records.append(Record(srv.name, "server", "peak RSS (sum)", "MB", False, rnd, rss))
             records.append(Record(srv.name, "server", "peak PSS (sum)", "MB", False, rnd, pss))
-    return records
 
 
-def _write(args: argparse.Namespace, profile: Profile, records: list[Record]) -> None:
+def _write(
+    args: argparse.Namespace, profile: Profile, records: list[Record], interrupted: bool = False
+) -> None:
     """Aggregate and write the Markdown, CSV and PNG; print the table."""
     names = [s for s in ALL_SERVERS if s in args.servers.split(",")]
     table = report.aggregate(records)
@@ -317,6 +324,13 @@ def _write(args: argparse.Namespace, profile: Profile, records: list[Record]) ->
         "median of the rounds' peaks; PSS splits shared pages between processes, RSS "
         "counts them in each (and so overstates process-per-connection Dovecot).",
     ]
+    if interrupted:
+        last = max((r.round for r in records), default=0)
+        header += [
+            "",
+            f"**Interrupted** in round {last} of {args.rounds}: each cell is the median of "
+            "the rounds it got; servers after the interrupt have fewer.",
+        ]
     described = [CONFIGURATIONS[n] for n in names if n in CONFIGURATIONS]
     if described:
         header += ["", "mailsuite configurations (columns, not peers):", *described]
