@@ -201,6 +201,14 @@ class MaildirMailbox:
                 made = {"hdr": header_blob(b.result().header)}
             else:
                 made = parse_blobs(lambda: _message_from(f))
+                if made:
+                    # The file is open and its header in the page cache: cache the header
+                    # fields too, or a SEARCH/SORT after the first FETCH ENVELOPE of a
+                    # mailbox listed by name only would read every file again.
+                    f.seek(0)
+                    b = FactsBuilder()
+                    b.feed(f.read(1 << 20))
+                    made["hdr"] = header_blob(b.result().header)
         if kind not in made:
             return None
         with core.rlock:

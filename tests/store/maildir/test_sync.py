@@ -237,3 +237,24 @@ def test_file_without_w_in_its_name_is_read_once_for_its_size_and_hash(
     [rec] = mbox.snapshot().messages
     assert rec.rfc822_size == len(data) + data.count(b"\n")
     assert mbox.core.state.hash_of(rec.uid) is not None
+
+
+def test_first_envelope_of_a_file_listed_by_name_caches_its_header_fields_too(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filling the ENVELOPE cache from the file also fills the header-field cache."""
+    mbox = store.open_mailbox("INBOX")
+    data = msg(3)
+    Path(store.root, "new", f"1700000002.M3P3.host,S={len(data)},W={len(data)}").write_bytes(data)
+    [rec] = mbox.snapshot().messages
+    mbox.envelope(rec.uid)
+    opened: list[int] = []
+    real = type(mbox).open_message
+
+    def spy(self, uid):  # type: ignore[no-untyped-def]
+        opened.append(uid)
+        return real(self, uid)
+
+    monkeypatch.setattr(type(mbox), "open_message", spy)
+    assert mbox.header_fields(rec.uid)["subject"] == ["message 3"]
+    assert opened == []
