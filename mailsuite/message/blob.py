@@ -321,36 +321,42 @@ def decode_body(t: Any) -> BodyStructure:
     """
     if type(t) is not list:
         raise ValueError("bad body structure")
-    if len(t) == 14:
-        (kind, subtype, params, bid, desc, enc, size, lines, env, body, md5, disp, lang, loc) = t
-        return _leaf(
-            kind, subtype, None if params is None else _params(params), bid, desc, enc, size,
-            lines,
-            None if env is None else decode_envelope(env),
-            None if body is None else decode_body(body),
-            md5,
-            None if disp is None else _disposition(disp, _params),
-            None if lang is None else _language(lang),
-            loc,
-        )  # fmt: skip
-    if len(t) == 7:
-        kind, subtype, parts, params, disp, lang, loc = t
-        return _multipart(
-            kind, subtype, _parts(parts, decode_body), _params(params),
-            _disposition(disp, _params), _language(lang), loc,
-        )  # fmt: skip
-    raise ValueError("bad body structure")
+    return _decode_body(t, v1=False)
 
 
 def decode_body_v1(t: Any) -> BodyStructure:
     """Build a :class:`BodyStructure` from the format 1 (``to_json``) layout:
-    ``["s", ...]`` for a single part, ``["m", ...]`` for a multipart.
+    ``["s", ...]`` for a single part, ``["m", ...]`` for a multipart; after the
+    tag the fields are those of format 2.
 
     Raises:
         ValueError, TypeError, RecursionError: the layout or a type is wrong.
     """
-    if type(t) is not list or not t:
+    if type(t) is not list or not t or (t[0], len(t)) not in (("s", 15), ("m", 8)):
         raise ValueError("bad body structure")
+    return _decode_body(t[1:], v1=True)
+
+
+def _decode_body(t: list[Any], v1: bool) -> BodyStructure:
+    params = _params_v1 if v1 else _params
+    if len(t) == 14:
+        (kind, subtype, prm, bid, desc, enc, size, lines, env, body, md5, disp, lang, loc) = t
+        return _leaf(
+            kind, subtype, None if prm is None else params(prm), bid, desc, enc, size, lines,
+            None if env is None else _decode_envelope(env, v1),
+            None if body is None else (decode_body_v1 if v1 else decode_body)(body),
+            md5,
+            None if disp is None else _disposition(disp, params),
+            None if lang is None else _language(lang),
+            loc,
+        )  # fmt: skip
+    if len(t) == 7:
+        kind, subtype, parts, prm, disp, lang, loc = t
+        return _multipart(
+            kind, subtype, _parts(parts, decode_body_v1 if v1 else decode_body), params(prm),
+            _disposition(disp, params), _language(lang), loc,
+        )  # fmt: skip
+    raise ValueError("bad body structure")
     if t[0] == "s" and len(t) == 15:
         (_s, kind, subtype, params, bid, desc, enc, size, lines, env, body, md5, disp, lang,
          loc) = t  # fmt: skip

@@ -72,14 +72,19 @@ def _string(value: str) -> bytes:
     return _nstring(value)
 
 
+def _remember(cache: dict[Any, bytes], key: Any, out: bytes) -> bytes:
+    """Keep ``out`` under ``key``; a full cache starts over (bounded memory, no LRU cost)."""
+    if len(cache) >= RENDER_CACHE_MAX:
+        cache.clear()
+    cache[key] = out
+    return out
+
+
 def _token(value: str) -> bytes:
     """A string that repeats across messages (type, subtype, encoding), from the cache."""
     out = _tokens.get(value)
     if out is None:
-        out = _nstring(value)
-        if len(_tokens) >= RENDER_CACHE_MAX:
-            _tokens.clear()
-        _tokens[value] = out
+        out = _remember(_tokens, value, _nstring(value))
     return out
 
 
@@ -152,10 +157,7 @@ def _leaf_params(params: Sequence[tuple[str, str]] | None) -> bytes:
     except TypeError:  # lists, not tuples: render them, just do not keep them
         return _params(params)
     if out is None:
-        out = _params(params)
-        if len(_param_lists) >= RENDER_CACHE_MAX:
-            _param_lists.clear()
-        _param_lists[params] = out
+        out = _remember(_param_lists, params, _params(params))
     return out
 
 
@@ -284,10 +286,7 @@ def render_flags(flags: Iterable[str], *, recent: bool = False) -> bytes:
     key = (flags, recent)
     out = _flag_lists.get(key)
     if out is None:
-        out = _encode_flags(flags, recent)
-        if len(_flag_lists) >= RENDER_CACHE_MAX:
-            _flag_lists.clear()
-        _flag_lists[key] = out
+        out = _remember(_flag_lists, key, _encode_flags(flags, recent))
     return out
 
 
